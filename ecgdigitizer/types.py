@@ -142,6 +142,7 @@ class PageLayout:
     boxes: list[LeadBox]
     source: str  # 'baseline', 'yolo', 'truth'
     confidence: float = 1.0
+    pulse_heights_px: list[float] = field(default_factory=list)  # calibration pulses found (1 mV each)
 
 
 @dataclass

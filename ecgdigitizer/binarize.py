@@ -1,0 +1,95 @@
+"""Binarize: from a page image to a trace probability map (only the traces survive).
+
+Every binarizer is a callable ``(image RGB uint8) -> float32 (H, W) in 0..1``. This module holds the classical
+baseline; the U-Net (:mod:`ecgdigitizer.unet`) implements the same call.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+
+class Binarizer(Protocol):
+    name: str
+
+    def __call__(self, image: np.ndarray) -> np.ndarray: ...
+
+
+def flatten_light(channel: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """Divide out slow changes of brightness (shadows, uneven light, yellowed paper): paper becomes ~1."""
+    k = int(max(15, round(6 * px_per_mm))) | 1
+    small = cv2.resize(channel, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    ks = max(3, (k // 4) | 1)
+    background = cv2.dilate(small, np.ones((ks, ks), np.uint8))  # the paper is the brightest thing around
+    background = cv2.GaussianBlur(background.astype(np.float32), (0, 0), ks)
+    background = cv2.resize(background, (channel.shape[1], channel.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return channel.astype(np.float32) / np.maximum(background, 1.0)
+
+
+class ClassicalBinarizer:
+    """Dark ink that does not run along a whole row or column is trace.
+
+    ``darkness = 1 - max(R, G, B) / local paper brightness`` (a coloured grid is bright in one channel). A grid
+    line darkens its whole row or column, a trace only passes through, so each row's and column's low (20th)
+    percentile of darkness is subtracted: grid lines of any colour or darkness go, traces stay (losing a pixel where they
+    cross a line). What is left above a threshold (Otsu, within 0.2..0.3) is ink; straight periodic lines that
+    survive are removed; gaps left where traces crossed lines are refilled from the raw ink; specks smaller
+    than a fraction of a square millimetre are dropped.
+    """
+
+    name = "classical"
+
+    def __init__(self, px_per_mm: float | None = None):
+        self.px_per_mm = px_per_mm
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        ppm = self.px_per_mm or image.shape[1] / 280.0
+        brightest = image if image.ndim == 2 else image.max(axis=2)
+        darkness = 1.0 - np.clip(flatten_light(brightest, ppm), 0, 1)
+        raw_ink = (darkness > 0.3).astype(np.uint8)
+        # a grid line covers (nearly) all of its row or column; a row's flat baseline at most a good half
+        lines = np.maximum(np.percentile(darkness[:, ::3], 20, axis=1)[:, None],
+                           np.percentile(darkness[::3], 20, axis=0)[None, :])
+        darkness = np.clip(darkness - lines, 0, 1)
+        d8 = (darkness * 255).astype(np.uint8)
+        dark = d8[d8 > 30]
+        t = cv2.threshold(dark, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0] if dark.size > 100 else 76.0
+        ink = remove_grid_lines((darkness > float(np.clip(t / 255.0, 0.2, 0.3))).astype(np.uint8), ppm)
+        # where a trace crossed a grid line it lost a pixel or two: refill such gaps from the raw ink
+        gap = max(3, int(round(0.35 * ppm)) | 1)
+        ink |= cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((gap, gap), np.uint8)) & raw_ink
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+        small = stats[:, cv2.CC_STAT_AREA] < max(3, int(0.15 * ppm * ppm))
+        small[0] = False
+        ink[small[labels]] = 0
+        return ink.astype(np.float32)
+
+
+def _line_positions(lines: np.ndarray, axis: int, min_share: float) -> np.ndarray:
+    """Centres of the lines in a line image: runs of rows (axis=1) or columns (axis=0) that are mostly line."""
+    share = lines.sum(axis=axis) / lines.shape[axis]
+    on = np.concatenate([[0], (share > min_share).astype(np.int8), [0]])
+    d = np.diff(on)
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    return 0.5 * (starts + ends - 1)
+
+
+def remove_grid_lines(ink: np.ndarray, px_per_mm: float, length_mm: float = 40.0) -> np.ndarray:
+    """Ink without a dark grid: straight horizontal or vertical lines longer than ``length_mm`` that repeat
+    like a grid (ten or more, at most 6 mm apart), keeping their pixels that touch other ink (where traces
+    cross them). A flat trace is a long straight line too, but a lone one: it stays."""
+    n = max(int(length_mm * px_per_mm), 15)
+    out = ink
+    for kernel, across, axis in (((1, n), (3, 1), 1), ((n, 1), (1, 3), 0)):
+        lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones(kernel, np.uint8))
+        centres = _line_positions(lines, axis, 0.25)
+        # some lines of a grid may fall below the threshold: the shortest common spacing is the grid's
+        if centres.size < 10 or np.percentile(np.diff(centres), 25) > 6 * px_per_mm:
+            continue
+        lines = cv2.dilate(lines, np.ones(across, np.uint8)) & out  # with its anti-aliased neighbours
+        rest = out & (1 - lines)
+        out = rest | (lines & cv2.dilate(rest, np.ones((3, 3), np.uint8)))
+    return out

@@ -1,0 +1,187 @@
+"""Lead boxes and layout: which layout the page has, where each lead is, which name it carries.
+
+Every detector is a callable ``(image, trace, scale, paper) -> PageLayout`` where ``trace`` is the binarized
+map. This module holds the baseline (rows from the projection profile of the traces, layout from the row
+count and the printed lead labels, columns from the known time span of a row) and :func:`layout_from_rows`,
+which the YOLO detector (:mod:`ecgdigitizer.yolo`) shares to turn rows and extents into named boxes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+from scipy.signal import find_peaks
+
+from .calibrate import find_pulse
+from .layouts import make_layout
+from .types import Box, GridScale, LeadBox, PageLayout, PaperSettings
+
+ROWS_TO_LAYOUTS = {3: ("3x4",), 4: ("3x4+1",), 5: ("3x4+2",), 6: ("6x2", "3x4+3"), 7: ("6x2+1",), 12: ("12x1",)}
+
+
+class LeadDetector(Protocol):
+    name: str
+
+    def __call__(self, image: np.ndarray, trace: np.ndarray, scale: GridScale,
+                 paper: PaperSettings) -> PageLayout: ...
+
+
+class LayoutError(Exception):
+    """No layout could be recognised on the page."""
+
+
+@dataclass
+class Row:
+    y: float  # baseline (isoelectric) pixel row
+    x0: float  # first trace pixel (after any calibration pulse)
+    x1: float  # last trace pixel
+    pulse_bottom: float | None = None  # 0 mV from the calibration pulse, when one was found
+
+
+def find_rows(trace: np.ndarray, px_per_mm: float) -> list[Row]:
+    """Rows of traces: peaks of the horizontal projection whose ink runs along most of the page width."""
+    ink = trace > 0.5
+    h, w = ink.shape
+    profile = cv2.GaussianBlur(ink.sum(axis=1).astype(np.float64).reshape(-1, 1), (1, 0), 0.6 * px_per_mm).ravel()
+    peaks, _ = find_peaks(profile, distance=max(int(7 * px_per_mm), 1), prominence=0.01 * w)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    widths = stats[:, cv2.CC_STAT_WIDTH].copy()
+    widths[0] = 0
+    rows = []
+    half = int(3 * px_per_mm)
+    for p in peaks:
+        band = ink[max(p - half, 0):p + half + 1]
+        cols = np.flatnonzero(band.any(axis=0))
+        if cols.size < 0.3 * w / 2:
+            continue
+        # the row's trace: the longest stretch of columns without a gap over 12 mm (a thin trace that runs along
+        # a grid line loses stretches to binarization; a pulse or label is separate from the trace anyway)
+        gaps = np.flatnonzero(np.diff(cols) > 12 * px_per_mm)
+        starts = np.concatenate([[0], gaps + 1])
+        ends = np.concatenate([gaps, [cols.size - 1]])
+        k = int(np.argmax(cols[ends] - cols[starts]))
+        x0, x1 = float(cols[starts[k]]), float(cols[ends[k]])
+        coverage = band[:, int(x0):int(x1) + 1].any(axis=0).mean()
+        if (x1 - x0) < 0.4 * w or coverage < 0.5:  # header text lines are short or gappy
+            continue
+        ys = np.nonzero(band[:, int(x0):int(x1) + 1])[0]
+        if ys.std() < 0.25 * px_per_mm:  # a ruled line, not a trace: traces wander
+            continue
+        touching = np.unique(labels[max(p - half, 0):p + half + 1][band])
+        if widths[touching].max(initial=0) < 20 * px_per_mm:  # text: letters, not a long stroke
+            continue
+        rows.append(Row(float(p), x0, x1))
+    return rows
+
+
+def complete_rows(rows: list[Row]) -> list[Row]:
+    """Fill rows missing from an evenly spaced set: a gap of k pitches gets k - 1 rows (as YOUR-Lead fills
+    missing boxes), spanning the median extent of the others."""
+    if len(rows) < 3:
+        return rows
+    rows = sorted(rows, key=lambda r: r.y)
+    gaps = np.diff([r.y for r in rows])
+    pitch = float(np.median(gaps))
+    x0, x1 = float(np.median([r.x0 for r in rows])), float(np.median([r.x1 for r in rows]))
+    out = [rows[0]]
+    for row, gap in zip(rows[1:], gaps):
+        k = int(round(gap / pitch))
+        if k >= 2 and abs(gap / k - pitch) < 0.12 * pitch:
+            out += [Row(out[-1].y + gap * i / k, x0, x1) for i in range(1, k)]
+        out.append(row)
+    return out
+
+
+def _window(ink: np.ndarray, y0: float, y1: float, x0: float, x1: float) -> float:
+    h, w = ink.shape
+    win = ink[int(np.clip(y0, 0, h)):int(np.clip(y1, 0, h)), int(np.clip(x0, 0, w)):int(np.clip(x1, 0, w))]
+    return float(win.mean()) if win.size else 0.0
+
+
+def boundary_score(ink: np.ndarray, row: Row, f: float, px_per_mm: float) -> float:
+    """Evidence that a lead starts at fraction ``f`` of a row: its printed label (above the baseline, just
+    after) and a separator tick or a jump of the trace (around the baseline, right there), each compared with
+    the same windows at the eighths between quarters."""
+    span = row.x1 - row.x0
+
+    def cues(x: float) -> float:
+        label = _window(ink, row.y - 10 * px_per_mm, row.y - 2.5 * px_per_mm, x - px_per_mm, x + 6 * px_per_mm)
+        tick = _window(ink, row.y - 3 * px_per_mm, row.y + 3 * px_per_mm, x - 0.6 * px_per_mm, x + 0.6 * px_per_mm)
+        return label + 0.5 * tick
+
+    off = np.mean([cues(row.x0 + g * span) for g in (0.125, 0.375, 0.625, 0.875)])
+    return cues(row.x0 + f * span) - off
+
+
+def choose_layout(ink: np.ndarray, rows: list[Row], px_per_mm: float) -> str:
+    """Layout name from the row count. Six rows: 3x4 with three rhythm strips changes lead at 1/4 and 3/4 in
+    its first three rows and nowhere in the last three; 6x2 changes lead at 1/2 in every row."""
+    n = len(rows)
+    known = sorted(ROWS_TO_LAYOUTS)
+    n = min(known, key=lambda k: (abs(k - n), -k))
+    names = ROWS_TO_LAYOUTS[n]
+    if len(names) == 1 or len(rows) != 6:
+        return names[0]
+    quarters = np.mean([boundary_score(ink, r, f, px_per_mm) for r in rows[:3] for f in (0.25, 0.75)])
+    halves_below = np.mean([boundary_score(ink, r, 0.5, px_per_mm) for r in rows[3:]])
+    return "3x4+3" if quarters > halves_below else "6x2"
+
+
+def layout_from_rows(layout_name: str, rows: list[Row], px_per_mm_x: float, paper: PaperSettings,
+                     source: str, confidence: float = 1.0, column_time: str = "shifted") -> PageLayout:
+    """Named boxes for every cell of a layout, given its rows (top to bottom) and their trace extents.
+
+    A row shows ``span`` seconds: 10 s at 25 mm/s (5 s at 50 mm/s), starting where its traces start. Where a
+    row's start is uncertain (a calibration pulse, text) its end, span seconds later, anchors it.
+    """
+    span_s = 10.0 if paper.speed_mm_s <= 25 else 5.0
+    layout = make_layout(layout_name, span=span_s, column_time=column_time)
+    span_px = span_s * paper.speed_mm_s * px_per_mm_x
+    rows = sorted(rows, key=lambda r: r.y)
+    if len(rows) != layout.nrows:
+        raise LayoutError(f"layout {layout_name} needs {layout.nrows} rows, {len(rows)} were found")
+    pitch = np.median(np.diff([r.y for r in rows])) if len(rows) > 1 else 40 * px_per_mm_x
+    # one start for the whole page: the rows share it; the median of the end-anchored and measured starts
+    starts = [r.x1 - span_px if abs((r.x1 - r.x0) - span_px) < 0.06 * span_px else r.x0 for r in rows]
+    x_start = float(np.median(starts))
+    boxes = []
+    for cell in layout.cells:
+        row = rows[cell.row]
+        width = span_px / cell.ncols
+        x0 = x_start + cell.col * width
+        y0, y1 = row.y - 0.5 * pitch, row.y + 0.5 * pitch
+        box = Box(x0, y0, x0 + width, y1, cell.lead)
+        baseline = row.pulse_bottom if row.pulse_bottom is not None else row.y
+        boxes.append(LeadBox(box, cell, baseline))
+    return PageLayout(layout, boxes, source, confidence)
+
+
+class BaselineDetector:
+    """Rows from projection profiles; layout from row count and printed labels; columns from the time span."""
+
+    name = "baseline"
+
+    def __call__(self, image: np.ndarray, trace: np.ndarray, scale: GridScale,
+                 paper: PaperSettings) -> PageLayout:
+        ppm = scale.px_per_mm_y
+        rows = complete_rows(find_rows(trace, ppm))
+        if len(rows) < 2:
+            raise LayoutError(f"found {len(rows)} rows of traces; not an ECG page, or too faint to read")
+        heights = []
+        for row in rows:
+            # the pulse may sit left of where the row seems to start (a tall pulse leaves a gap at the baseline)
+            pulse = find_pulse(trace > 0.5, row.y, (row.x0 - 12 * ppm, row.x0 + 14 * ppm), ppm)
+            if pulse is not None and pulse.x0 - row.x0 < 4 * ppm:
+                row.pulse_bottom = pulse.bottom
+                row.x0 = max(row.x0, pulse.x1 + 0.5 * ppm)
+                heights.append(pulse.height)
+        name = choose_layout(trace > 0.5, rows, ppm)
+        confidence = 1.0 if len(rows) in ROWS_TO_LAYOUTS else 0.4
+        if len(rows) != make_layout(name).nrows:
+            raise LayoutError(f"found {len(rows)} rows of traces, which fits no known layout")
+        result = layout_from_rows(name, rows, scale.px_per_mm_x, paper, self.name, confidence)
+        result.pulse_heights_px = heights
+        return result

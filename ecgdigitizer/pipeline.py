@@ -1,0 +1,136 @@
+"""The whole chain, from one page image to signals at the record's rate.
+
+    straighten -> binarize -> grid scale -> lead boxes and layout -> extract -> place in time
+
+Models are loaded once by the caller and passed in as the binarizer and the detector. A stage that fails
+does not raise out of :meth:`Digitizer.digitize`: the result carries NaN where nothing was read and a
+one-line reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from . import calibrate, extract, straighten
+from .binarize import Binarizer, ClassicalBinarizer
+from .detect import BaselineDetector, LayoutError, LeadDetector
+from .images import grey
+from .types import LEADS_12, GridScale, LeadResult, PageLayout, PageResult, PaperSettings, canonical_lead
+
+GAINS = (5.0, 10.0, 20.0)
+
+
+@dataclass
+class Digitizer:
+    """A configured pipeline. ``binarizer`` and ``detector`` default to the classical baselines."""
+
+    binarizer: Binarizer = field(default_factory=ClassicalBinarizer)
+    detector: LeadDetector = field(default_factory=BaselineDetector)
+    fallback_detector: LeadDetector | None = field(default_factory=BaselineDetector)  # when ``detector`` fails
+    straighten: bool = True
+    paper: PaperSettings = field(default_factory=PaperSettings)
+    read_gain_from_pulse: bool = True
+
+    def digitize(self, image: np.ndarray, fs: float = 500.0, n_samples: int = 5000,
+                 lead_names: Sequence[str] = LEADS_12, scale: GridScale | None = None) -> PageResult:
+        """Read one page. ``lead_names`` and the result's columns are in the same order."""
+        names = [canonical_lead(n) for n in lead_names]
+        result = PageResult(np.full((n_samples, len(names)), np.nan), list(lead_names), fs,
+                            image_shape=image.shape[:2])
+        stage = "straighten"
+        try:
+            t = time.perf_counter()
+            page = image
+            if self.straighten:
+                s = straighten.straighten(image)
+                page, result.homography, result.rotation_deg = s.image, s.homography, s.rotation_deg
+                if s.perspective:
+                    result.notes.append("perspective corrected from the paper's outline")
+            result.timings["straighten"] = time.perf_counter() - t
+            for stage_model in (self.binarizer, self.detector):  # oracles follow the page's geometry
+                if hasattr(stage_model, "align_to"):
+                    stage_model.align_to(result.homography if result.homography is not None else np.eye(3),
+                                         page.shape[:2])
+
+            stage = "binarize"
+            t = time.perf_counter()
+            prob = self.binarizer(page)
+            result.timings["binarize"] = time.perf_counter() - t
+            if (prob > 0.5).mean() < 1e-4:
+                result.reason = "no trace found on the page (blank, or not an ECG)"
+                return result
+
+            stage = "grid scale"
+            t = time.perf_counter()
+            result.scale = scale or calibrate.grid_scale(grey(page), prob > 0.5)
+            if result.scale.source != "grid":
+                result.notes.append(f"no grid visible: scale from the {result.scale.source}")
+            result.timings["scale"] = time.perf_counter() - t
+
+            stage = "layout"
+            t = time.perf_counter()
+            try:
+                layout = self.detector(page, prob, result.scale, self.paper)
+            except LayoutError as e:
+                if self.fallback_detector is None or self.fallback_detector.name == self.detector.name:
+                    raise
+                result.notes.append(f"{self.detector.name} detector: {e}; used the {self.fallback_detector.name} one")
+                layout = self.fallback_detector(page, prob, result.scale, self.paper)
+            result.layout = layout
+            result.paper = self._paper(layout, result.scale, result)
+            result.timings["layout"] = time.perf_counter() - t
+
+            stage = "extract"
+            t = time.perf_counter()
+            self._extract(prob, layout, result, names, fs, n_samples)
+            result.timings["extract"] = time.perf_counter() - t
+        except LayoutError as e:
+            result.reason = f"layout: {e}"
+        except Exception as e:  # a page must never stop a batch: say what failed, return NaN
+            result.reason = f"{stage} failed: {type(e).__name__}: {e}"
+        if not result.ok and not result.reason:
+            result.reason = "no lead could be read"
+        return result
+
+    def _paper(self, layout: PageLayout, scale: GridScale, result: PageResult) -> PaperSettings:
+        """The gain the calibration pulses show, when they are clear and agree on 5, 10 or 20 mm/mV."""
+        paper = self.paper
+        if not self.read_gain_from_pulse or scale.source != "grid" or not layout.pulse_heights_px:
+            return paper
+        gain = float(np.median(layout.pulse_heights_px)) / scale.px_per_mm_y
+        snapped = min(GAINS, key=lambda g: abs(np.log(gain / g)))
+        if abs(np.log(gain / snapped)) > 0.08:
+            result.notes.append(f"calibration pulses measure {gain:.1f} mm, no standard gain: kept "
+                                f"{paper.gain_limb_mm_mv:g} mm/mV")
+            return paper
+        if snapped != paper.gain_limb_mm_mv or snapped != paper.gain_chest_mm_mv:
+            result.notes.append(f"calibration pulses measure {gain:.1f} mm: gain {snapped:g} mm/mV")
+        return replace(paper, gain_limb_mm_mv=snapped, gain_chest_mm_mv=snapped, from_page=True)
+
+    def _extract(self, prob: np.ndarray, layout: PageLayout, result: PageResult, names: list[str], fs: float,
+                 n_samples: int) -> None:
+        assert result.scale is not None and result.paper is not None
+        sums = np.zeros_like(result.signals)
+        counts = np.zeros_like(result.signals)
+        confidence: dict[str, list[float]] = {}
+        for lb in layout.boxes:
+            lead = lb.cell.lead
+            if lead not in names:
+                continue
+            j = names.index(lead)
+            idx, values, conf = extract.extract_lead(prob, lb, result.scale, result.paper, fs, n_samples)
+            ok = np.isfinite(values)
+            sums[idx[ok], j] += values[ok]
+            counts[idx[ok], j] += 1
+            confidence.setdefault(lead, []).append(conf)
+        with np.errstate(invalid="ignore"):
+            result.signals = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        for j, lead in enumerate(names):
+            conf = float(np.mean(confidence[lead])) if lead in confidence else 0.0
+            box = next((lb.box for lb in layout.boxes if lb.cell.lead == lead), None)
+            reason = "" if lead in confidence else "lead not on this page's layout"
+            result.leads[result.lead_names[j]] = LeadResult(lead, result.signals[:, j], conf, box, reason)

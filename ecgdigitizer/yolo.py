@@ -1,0 +1,209 @@
+"""Lead boxes with a YOLO detector (ultralytics YOLOv8n, trained from its YAML on generated pages), then
+post-processing that turns raw boxes into a consistent, named layout.
+
+Post-processing, as YOUR-Lead does and then more: low-confidence and duplicate boxes go; boxes are grouped into
+rows by their vertical centres; the layout (1x12, 6x2, 3x4 with 0-3 rhythm strips) follows from the number of
+rows and how many boxes of what width each holds (columns by KMeans on the short boxes), with the detector's
+lead classes breaking ties (6x2 and 3x4+3 both have six rows); each row's baseline comes from the traces
+inside its band and its calibration pulse; every cell of the layout then gets its box, aligned with its row and
+column, via :func:`ecgdigitizer.detect.layout_from_rows` (so missing boxes are filled and aberrant ones
+replaced). The weights are plain tensors (loaded with ``weights_only=True``) for a network rebuilt from its YAML.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .calibrate import find_pulse
+from .detect import ROWS_TO_LAYOUTS, LayoutError, Row, complete_rows, layout_from_rows
+from .layouts import make_layout
+from .types import LEADS_12, Box, GridScale, PageLayout, PaperSettings
+
+CLASSES = LEADS_12
+
+
+def ultralytics_offline(threads: int = 2) -> None:
+    """Keep ultralytics off the network and at ``threads`` threads; call before (and instead of) importing it."""
+    cache = Path(os.environ.get("YOLO_CONFIG_DIR") or Path.home() / ".cache" / "ecgdigitizer" / "ultralytics")
+    os.environ.setdefault("YOLO_CONFIG_DIR", str(cache))
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_AUTOINSTALL", "0")
+    os.environ.setdefault("MPLCONFIGDIR", str(cache.parent / "matplotlib"))
+    fonts = Path(os.environ["YOLO_CONFIG_DIR"]) / "Ultralytics"
+    fonts.mkdir(parents=True, exist_ok=True)
+    import matplotlib
+
+    dejavu = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    for name in ("Arial.ttf", "Arial.Unicode.ttf"):  # ultralytics would download these on every train/val
+        if not (fonts / name).exists():
+            shutil.copy(dejavu, fonts / name)
+    import ultralytics.utils.torch_utils as torch_utils
+    from ultralytics import settings
+
+    settings.update({"sync": False, "clearml": False, "comet": False, "dvc": False, "mlflow": False,
+                     "raytune": False, "tensorboard": False, "wandb": False, "vscode_msg": False,
+                     "openvino_msg": False})
+    torch_utils.NUM_THREADS = threads
+
+
+@dataclass(frozen=True)
+class Detection:
+    box: Box
+    cls: int
+
+    @property
+    def lead(self) -> str:
+        return CLASSES[self.cls]
+
+
+def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, float, tuple[float, float]]:
+    """Resize keeping the aspect ratio into a ``size`` square, grey-padded; returns the scale and padding."""
+    h, w = image.shape[:2]
+    scale = size / max(h, w)
+    nh, nw = int(round(h * scale)), int(round(w * scale))
+    resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+    out = np.full((size, size, 3), 114, np.uint8)
+    top, left = (size - nh) // 2, (size - nw) // 2
+    out[top:top + nh, left:left + nw] = resized if resized.ndim == 3 else resized[:, :, None]
+    return out, scale, (left, top)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
+    """Indices kept by greedy non-maximum suppression over all classes."""
+    import torch
+    from torchvision.ops import nms as tv_nms
+
+    return tv_nms(torch.from_numpy(boxes).float(), torch.from_numpy(scores).float(), iou).numpy()
+
+
+class YoloDetector:
+    """The lead-box stage with the trained detector: raw boxes, then the layout post-processing."""
+
+    name = "yolo"
+
+    def __init__(self, model: object, imgsz: int, conf: float = 0.25, iou: float = 0.5):
+        self.model, self.imgsz, self.conf, self.iou = model, imgsz, conf, iou
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str]) -> YoloDetector:
+        import torch
+
+        ultralytics_offline()
+        from ultralytics.nn.tasks import DetectionModel
+
+        folder = Path(folder)
+        meta = json.loads((folder / "yolo.json").read_text())
+        model = DetectionModel(meta["yaml"], nc=len(meta["names"]), verbose=False)
+        state = torch.load(folder / "yolo.pt", map_location="cpu", weights_only=True)
+        model.load_state_dict({k: v.float() for k, v in state.items()})
+        model.eval()
+        return cls(model.fuse(verbose=False), int(meta["imgsz"]))
+
+    def raw(self, image: np.ndarray) -> list[Detection]:
+        """Boxes the network finds, after confidence filtering and NMS, in image pixels."""
+        import torch
+
+        img = image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
+        boxed, scale, (left, top) = letterbox(img, self.imgsz)
+        x = torch.from_numpy(boxed.transpose(2, 0, 1)).float().div_(255)[None]
+        with torch.inference_mode():
+            out = self.model(x)
+        pred = (out[0] if isinstance(out, (tuple, list)) else out)[0].numpy()  # (4 + nc, anchors)
+        scores = pred[4:].max(axis=0)
+        keep = scores >= self.conf
+        if not keep.any():
+            return []
+        cx, cy, w, h = pred[:4, keep]
+        cls = pred[4:, keep].argmax(axis=0)
+        boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+        kept = nms(boxes, scores[keep], self.iou)
+        boxes = (boxes[kept] - [left, top, left, top]) / scale
+        return [Detection(Box(*map(float, b), lead=CLASSES[int(c)], score=float(s)), int(c))
+                for b, c, s in zip(boxes, cls[kept], scores[keep][kept])]
+
+    def __call__(self, image: np.ndarray, trace: np.ndarray, scale: GridScale, paper: PaperSettings) -> PageLayout:
+        detections = self.raw(image)
+        if len(detections) < 2:
+            raise LayoutError(f"the detector found {len(detections)} lead boxes")
+        return assemble(detections, trace, scale, paper)
+
+
+def group_rows(detections: list[Detection]) -> list[list[Detection]]:
+    """Boxes grouped into rows: sorted by vertical centre, a new row where the gap exceeds half a box height."""
+    ds = sorted(detections, key=lambda d: d.box.cy)
+    height = float(np.median([d.box.height for d in ds]))
+    rows: list[list[Detection]] = [[ds[0]]]
+    for d in ds[1:]:
+        if d.box.cy - np.mean([e.box.cy for e in rows[-1]]) > 0.5 * height:
+            rows.append([d])
+        else:
+            rows[-1].append(d)
+    return rows
+
+
+def choose_layout(rows: list[list[Detection]], span_px: float) -> str:
+    """The layout that fits the rows: their count, the widths of their boxes, and the classes detected."""
+    n = len(rows)
+    known = sorted(ROWS_TO_LAYOUTS)
+    n_fit = min(known, key=lambda k: (abs(k - n), -k))
+    names = ROWS_TO_LAYOUTS[n_fit]
+    if len(names) == 1:
+        return names[0]
+    # six rows: 6x2 has two half-width boxes in every row; 3x4+3 four quarter-width boxes in the first three
+    # and a full-width rhythm strip (II, V1, V5) in the last three
+    quarter = sum(1 for r in rows[:3] for d in r if d.box.width < 0.37 * span_px)
+    half = sum(1 for r in rows for d in r if 0.37 * span_px <= d.box.width < 0.75 * span_px)
+    votes = {"3x4+3": quarter, "6x2": half}
+    for name in names:  # classes: each layout predicts which lead opens rows 4-6
+        expected = [c.lead for c in make_layout(name).cells if c.row >= 3 and c.col == 0]
+        firsts = [min(r, key=lambda d: d.box.x0).lead for r in rows[3:6]]
+        votes[name] += 2 * sum(a == b for a, b in zip(expected, firsts))
+    return max(names, key=lambda k: votes[k])
+
+
+def _baseline(trace: np.ndarray, y0: float, y1: float, x0: float, x1: float) -> float:
+    """The isoelectric row inside a band: where the traces spend most of their time."""
+    h, w = trace.shape
+    ya, yb = int(max(y0, 0)), int(min(y1, h))
+    xa, xb = int(max(x0, 0)), int(min(x1, w))
+    if yb - ya < 3 or xb - xa < 3:
+        return 0.5 * (y0 + y1)
+    profile = (trace[ya:yb, xa:xb] > 0.5).sum(axis=1).astype(np.float64)
+    profile = cv2.GaussianBlur(profile.reshape(-1, 1), (1, 0), 1.5).ravel()
+    return ya + float(np.argmax(profile))
+
+
+def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, paper: PaperSettings) -> PageLayout:
+    """Raw boxes -> rows -> layout -> one aligned, named box per cell."""
+    ppm = scale.px_per_mm_x
+    span_px = (10.0 if paper.speed_mm_s <= 25 else 5.0) * paper.speed_mm_s * ppm
+    rows_d = group_rows(detections)
+    name = choose_layout(rows_d, span_px)
+    rows = []
+    x_left = float(np.median([min(d.box.x0 for d in r) for r in rows_d]))
+    for r in rows_d:
+        y0, y1 = float(np.median([d.box.y0 for d in r])), float(np.median([d.box.y1 for d in r]))
+        x0, x1 = min(d.box.x0 for d in r), max(d.box.x1 for d in r)
+        rows.append(Row(_baseline(trace, y0, y1, x0, x1), x0, x1))
+    rows = complete_rows(rows)
+    heights = []
+    for row in rows:
+        pulse = find_pulse(trace > 0.5, row.y, (min(row.x0, x_left) - 12 * ppm, row.x0 + 4 * ppm), ppm)
+        if pulse is not None:
+            row.pulse_bottom = pulse.bottom
+            row.x0 = max(row.x0, pulse.x1 + 0.5 * ppm)
+            heights.append(pulse.height)
+    n = make_layout(name).nrows
+    if len(rows) != n:
+        raise LayoutError(f"{len(rows)} rows of lead boxes, but layout {name} has {n}")
+    confidence = float(np.mean([d.box.score for d in detections]))
+    result = layout_from_rows(name, rows, scale.px_per_mm_x, paper, "yolo", confidence)
+    result.pulse_heights_px = heights
+    return result
