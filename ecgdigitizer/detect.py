@@ -25,8 +25,8 @@ ROWS_TO_LAYOUTS = {3: ("3x4",), 4: ("3x4+1",), 5: ("3x4+2",), 6: ("6x2", "3x4+3"
 class LeadDetector(Protocol):
     name: str
 
-    def __call__(self, image: np.ndarray, trace: np.ndarray, scale: GridScale,
-                 paper: PaperSettings) -> PageLayout: ...
+    def __call__(self, image: np.ndarray, trace: np.ndarray, scale: GridScale, paper: PaperSettings,
+                 layout: str | None = None) -> PageLayout: ...
 
 
 class LayoutError(Exception):
@@ -164,8 +164,8 @@ class BaselineDetector:
 
     name = "baseline"
 
-    def __call__(self, image: np.ndarray, trace: np.ndarray, scale: GridScale,
-                 paper: PaperSettings) -> PageLayout:
+    def __call__(self, image: np.ndarray, trace: np.ndarray, scale: GridScale, paper: PaperSettings,
+                 layout: str | None = None) -> PageLayout:
         ppm = scale.px_per_mm_y
         rows = complete_rows(find_rows(trace, ppm))
         if len(rows) < 2:
@@ -178,7 +178,7 @@ class BaselineDetector:
                 row.pulse_bottom = pulse.bottom
                 row.x0 = max(row.x0, pulse.x1 + 0.5 * ppm)
                 heights.append(pulse.height)
-        name = choose_layout(trace > 0.5, rows, ppm)
+        name = layout or choose_layout(trace > 0.5, rows, ppm)
         confidence = 1.0 if len(rows) in ROWS_TO_LAYOUTS else 0.4
         if len(rows) != make_layout(name).nrows:
             raise LayoutError(f"found {len(rows)} rows of traces, which fits no known layout")

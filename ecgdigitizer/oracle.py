@@ -40,7 +40,8 @@ class TruthDetector:
     def align_to(self, homography: np.ndarray, shape: tuple[int, int]) -> None:
         self.homography = homography
 
-    def __call__(self, image: np.ndarray, trace: np.ndarray, scale: GridScale, paper: PaperSettings) -> PageLayout:
+    def __call__(self, image: np.ndarray, trace: np.ndarray, scale: GridScale, paper: PaperSettings,
+                 layout: str | None = None) -> PageLayout:
         meta = self.meta
         layout = make_layout(meta["layout"], span=meta["span_s"], column_time=meta["column_time"])
         leads = meta["leads"]

@@ -33,7 +33,8 @@ class Digitizer:
     fallback_detector: LeadDetector | None = field(default_factory=BaselineDetector)  # when ``detector`` fails
     straighten: bool = True
     paper: PaperSettings = field(default_factory=PaperSettings)
-    read_gain_from_pulse: bool = True
+    read_gain_from_pulse: bool = True  # off when the user gives the gain
+    layout: str | None = None  # force a layout (e.g. '3x4+1') instead of recognising it
 
     def digitize(self, image: np.ndarray, fs: float = 500.0, n_samples: int = 5000,
                  lead_names: Sequence[str] = LEADS_12, scale: GridScale | None = None) -> PageResult:
@@ -74,12 +75,12 @@ class Digitizer:
             stage = "layout"
             t = time.perf_counter()
             try:
-                layout = self.detector(page, prob, result.scale, self.paper)
+                layout = self.detector(page, prob, result.scale, self.paper, self.layout)
             except LayoutError as e:
                 if self.fallback_detector is None or self.fallback_detector.name == self.detector.name:
                     raise
                 result.notes.append(f"{self.detector.name} detector: {e}; used the {self.fallback_detector.name} one")
-                layout = self.fallback_detector(page, prob, result.scale, self.paper)
+                layout = self.fallback_detector(page, prob, result.scale, self.paper, self.layout)
             result.layout = layout
             result.paper = self._paper(layout, result.scale, result)
             result.timings["layout"] = time.perf_counter() - t

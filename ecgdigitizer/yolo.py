@@ -128,11 +128,12 @@ class YoloDetector:
         return [Detection(Box(*map(float, b), lead=CLASSES[int(c)], score=float(s)), int(c))
                 for b, c, s in zip(boxes, cls[kept], scores[keep][kept])]
 
-    def __call__(self, image: np.ndarray, trace: np.ndarray, scale: GridScale, paper: PaperSettings) -> PageLayout:
+    def __call__(self, image: np.ndarray, trace: np.ndarray, scale: GridScale, paper: PaperSettings,
+                 layout: str | None = None) -> PageLayout:
         detections = self.raw(image)
         if len(detections) < 2:
             raise LayoutError(f"the detector found {len(detections)} lead boxes")
-        return assemble(detections, trace, scale, paper)
+        return assemble(detections, trace, scale, paper, layout)
 
 
 def group_rows(detections: list[Detection]) -> list[list[Detection]]:
@@ -180,12 +181,13 @@ def _baseline(trace: np.ndarray, y0: float, y1: float, x0: float, x1: float) -> 
     return ya + float(np.argmax(profile))
 
 
-def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, paper: PaperSettings) -> PageLayout:
-    """Raw boxes -> rows -> layout -> one aligned, named box per cell."""
+def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, paper: PaperSettings,
+             layout: str | None = None) -> PageLayout:
+    """Raw boxes -> rows -> layout (or the one given) -> one aligned, named box per cell."""
     ppm = scale.px_per_mm_x
     span_px = (10.0 if paper.speed_mm_s <= 25 else 5.0) * paper.speed_mm_s * ppm
     rows_d = group_rows(detections)
-    name = choose_layout(rows_d, span_px)
+    name = layout or choose_layout(rows_d, span_px)
     rows = []
     x_left = float(np.median([min(d.box.x0 for d in r) for r in rows_d]))
     for r in rows_d:

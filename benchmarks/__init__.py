@@ -1,0 +1,1 @@
+"""Benchmarks: accuracy per artifact category, speed and memory (``python -m benchmarks.run``)."""
