@@ -130,23 +130,87 @@ def choose_layout(ink: np.ndarray, rows: list[Row], px_per_mm: float) -> str:
     return "3x4+3" if quarters > halves_below else "6x2"
 
 
+def _activity(ink: np.ndarray, row: Row, x0: float, x1: float, pitch: float, px_per_mm: float) -> np.ndarray:
+    """QRS activity along a stretch of a row: each column's longest vertical stroke beyond 3.5 mm (printed
+    labels and separators are shorter), smoothed over a millimetre."""
+    from .extract import find_runs
+
+    h, w = ink.shape
+    ya, yb = int(max(row.y - 0.45 * pitch, 0)), int(min(row.y + 0.45 * pitch, h))
+    xa, xb = int(max(x0, 0)), int(min(x1, w))
+    if xb - xa < 4 or yb <= ya:
+        return np.zeros(max(int(x1 - x0), 1))
+    cols, tops, bots = find_runs(ink[ya:yb, xa:xb])
+    longest = np.zeros(xb - xa)
+    np.maximum.at(longest, cols, (bots - tops + 1).astype(np.float64))
+    a = np.clip(longest - 3.5 * px_per_mm, 0, None)
+    a = cv2.GaussianBlur(a.reshape(1, -1), (0, 0), px_per_mm).ravel()
+    return a - a.mean()
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    n = min(a.size, b.size)
+    a, b = a[:n], b[:n]
+    den = float(np.sqrt(np.sum(a * a) * np.sum(b * b)))
+    return float(np.sum(a * b) / den) if den > 0 else 0.0
+
+
+def infer_column_time(ink: np.ndarray, rows: list[Row], layout_name: str, x_start: float, span_px: float,
+                      px_per_mm: float) -> str:
+    """'shifted' (column c shows its own window, the Challenge convention) or 'same' (every column from 0 s).
+
+    All leads are recorded at once, so QRS complexes fall at the same instants in every lead: a column's
+    QRS pattern matches the rhythm strip at the column's own window when shifted, at the first window when
+    'same'; without a rhythm strip, 'same' makes every column match the first one.
+    """
+    probe = make_layout(layout_name)
+    multi = [r for r in range(probe.nrows) if len(probe.row(r)) > 1]
+    rhythm = [r for r in range(probe.nrows) if len(probe.row(r)) == 1]
+    if not multi:
+        return "shifted"
+    pitch = float(np.median(np.diff([r.y for r in rows]))) if len(rows) > 1 else 40 * px_per_mm
+    ncols = len(probe.row(multi[0]))
+    width = span_px / ncols
+    shifted, same = [], []
+    for r in multi:
+        first = _activity(ink, rows[r], x_start, x_start + width, pitch, px_per_mm)
+        for c in range(1, ncols):
+            col = _activity(ink, rows[r], x_start + c * width, x_start + (c + 1) * width, pitch, px_per_mm)
+            if rhythm:
+                strip = rows[rhythm[0]]
+                shifted.append(_corr(col, _activity(ink, strip, x_start + c * width, x_start + (c + 1) * width,
+                                                    pitch, px_per_mm)))
+                same.append(_corr(col, _activity(ink, strip, x_start, x_start + width, pitch, px_per_mm)))
+            else:
+                same.append(_corr(col, first))
+    if rhythm:
+        return "same" if np.mean(same) > np.mean(shifted) + 0.1 else "shifted"
+    return "same" if np.mean(same) > 0.6 else "shifted"
+
+
 def layout_from_rows(layout_name: str, rows: list[Row], px_per_mm_x: float, paper: PaperSettings,
-                     source: str, confidence: float = 1.0, column_time: str = "shifted") -> PageLayout:
+                     source: str, confidence: float = 1.0, column_time: str | None = None,
+                     trace: np.ndarray | None = None) -> PageLayout:
     """Named boxes for every cell of a layout, given its rows (top to bottom) and their trace extents.
 
     A row shows ``span`` seconds: 10 s at 25 mm/s (5 s at 50 mm/s), starting where its traces start. Where a
-    row's start is uncertain (a calibration pulse, text) its end, span seconds later, anchors it.
+    row's start is uncertain (a calibration pulse, text) its end, span seconds later, anchors it. Which
+    seconds a column shows is read from the traces (:func:`infer_column_time`) unless ``column_time`` is given.
     """
     span_s = 10.0 if paper.speed_mm_s <= 25 else 5.0
-    layout = make_layout(layout_name, span=span_s, column_time=column_time)
     span_px = span_s * paper.speed_mm_s * px_per_mm_x
     rows = sorted(rows, key=lambda r: r.y)
-    if len(rows) != layout.nrows:
-        raise LayoutError(f"layout {layout_name} needs {layout.nrows} rows, {len(rows)} were found")
+    nrows = make_layout(layout_name).nrows
+    if len(rows) != nrows:
+        raise LayoutError(f"layout {layout_name} needs {nrows} rows, {len(rows)} were found")
     pitch = np.median(np.diff([r.y for r in rows])) if len(rows) > 1 else 40 * px_per_mm_x
     # one start for the whole page: the rows share it; the median of the end-anchored and measured starts
     starts = [r.x1 - span_px if abs((r.x1 - r.x0) - span_px) < 0.06 * span_px else r.x0 for r in rows]
     x_start = float(np.median(starts))
+    if column_time is None:
+        column_time = ("shifted" if trace is None else
+                       infer_column_time(trace > 0.5, rows, layout_name, x_start, span_px, px_per_mm_x))
+    layout = make_layout(layout_name, span=span_s, column_time=column_time)
     boxes = []
     for cell in layout.cells:
         row = rows[cell.row]
@@ -182,6 +246,6 @@ class BaselineDetector:
         confidence = 1.0 if len(rows) in ROWS_TO_LAYOUTS else 0.4
         if len(rows) != make_layout(name).nrows:
             raise LayoutError(f"found {len(rows)} rows of traces, which fits no known layout")
-        result = layout_from_rows(name, rows, scale.px_per_mm_x, paper, self.name, confidence)
+        result = layout_from_rows(name, rows, scale.px_per_mm_x, paper, self.name, confidence, trace=trace)
         result.pulse_heights_px = heights
         return result

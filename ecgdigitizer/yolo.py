@@ -59,8 +59,9 @@ class Detection:
     cls: int
 
     @property
-    def lead(self) -> str:
-        return CLASSES[self.cls]
+    def lead(self) -> str | None:
+        """The lead class, for a detector trained on the twelve leads (``box.lead`` is None otherwise)."""
+        return self.box.lead
 
 
 def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, float, tuple[float, float]]:
@@ -88,8 +89,10 @@ class YoloDetector:
 
     name = "yolo"
 
-    def __init__(self, model: object, imgsz: int, conf: float = 0.25, iou: float = 0.5):
-        self.model, self.imgsz, self.conf, self.iou = model, imgsz, conf, iou
+    def __init__(self, model: object, imgsz: int, conf: float = 0.25, iou: float = 0.5,
+                 names: tuple[str, ...] = CLASSES):
+        self.model, self.imgsz, self.conf, self.iou, self.names = model, imgsz, conf, iou, names
+        self.candidate_conf = 0.05  # raw candidates kept for post-processing
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str]) -> YoloDetector:
@@ -104,10 +107,10 @@ class YoloDetector:
         state = torch.load(folder / "yolo.pt", map_location="cpu", weights_only=True)
         model.load_state_dict({k: v.float() for k, v in state.items()})
         model.eval()
-        return cls(model.fuse(verbose=False), int(meta["imgsz"]))
+        return cls(model.fuse(verbose=False), int(meta["imgsz"]), names=tuple(meta["names"]))
 
     def raw(self, image: np.ndarray) -> list[Detection]:
-        """Boxes the network finds, after confidence filtering and NMS, in image pixels."""
+        """Candidate boxes the network finds (above a low confidence, before NMS), in image pixels."""
         import torch
 
         img = image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
@@ -117,36 +120,57 @@ class YoloDetector:
             out = self.model(x)
         pred = (out[0] if isinstance(out, (tuple, list)) else out)[0].numpy()  # (4 + nc, anchors)
         scores = pred[4:].max(axis=0)
-        keep = scores >= self.conf
-        if not keep.any():
-            return []
+        keep = scores >= self.candidate_conf
         cx, cy, w, h = pred[:4, keep]
         cls = pred[4:, keep].argmax(axis=0)
-        boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
-        kept = nms(boxes, scores[keep], self.iou)
-        boxes = (boxes[kept] - [left, top, left, top]) / scale
-        return [Detection(Box(*map(float, b), lead=CLASSES[int(c)], score=float(s)), int(c))
-                for b, c, s in zip(boxes, cls[kept], scores[keep][kept])]
+        boxes = (np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1) - [left, top, left, top]) / scale
+        lead = (lambda c: self.names[c]) if self.names == CLASSES else (lambda c: None)
+        return [Detection(Box(*map(float, b), lead=lead(int(c)), score=float(s)), int(c))
+                for b, c, s in zip(boxes, cls, scores[keep])]
 
     def __call__(self, image: np.ndarray, trace: np.ndarray, scale: GridScale, paper: PaperSettings,
                  layout: str | None = None) -> PageLayout:
-        detections = self.raw(image)
-        if len(detections) < 2:
-            raise LayoutError(f"the detector found {len(detections)} lead boxes")
-        return assemble(detections, trace, scale, paper, layout)
+        return postprocess(self.raw(image), trace, scale, paper, layout, self.conf, self.iou)
+
+
+def filter_boxes(detections: list[Detection], conf: float = 0.25, iou: float = 0.5) -> list[Detection]:
+    """Confident boxes only, duplicates (of any class) removed by non-maximum suppression."""
+    confident = [d for d in detections if d.box.score >= conf]
+    if not confident:
+        return []
+    boxes = np.array([[d.box.x0, d.box.y0, d.box.x1, d.box.y1] for d in confident])
+    kept = nms(boxes, np.array([d.box.score for d in confident]), iou)
+    return [confident[int(k)] for k in kept]
+
+
+def postprocess(detections: list[Detection], trace: np.ndarray, scale: GridScale, paper: PaperSettings,
+                layout: str | None = None, conf: float = 0.25, iou: float = 0.5) -> PageLayout:
+    """Raw boxes -> filtered boxes -> a consistent, named layout (see the module docstring)."""
+    kept = filter_boxes(detections, conf, iou)
+    if len(kept) < 2:
+        raise LayoutError(f"the detector found {len(kept)} lead boxes")
+    return assemble(kept, trace, scale, paper, layout)
 
 
 def group_rows(detections: list[Detection]) -> list[list[Detection]]:
-    """Boxes grouped into rows: sorted by vertical centre, a new row where the gap exceeds half a box height."""
-    ds = sorted(detections, key=lambda d: d.box.cy)
-    height = float(np.median([d.box.height for d in ds]))
-    rows: list[list[Detection]] = [[ds[0]]]
-    for d in ds[1:]:
-        if d.box.cy - np.mean([e.box.cy for e in rows[-1]]) > 0.5 * height:
+    """Boxes grouped into rows, top to bottom. Boxes of one row sit side by side (they do not overlap in x)
+    and overlap in y; boxes of different rows overlap in x (traces of neighbouring rows may overlap in y)."""
+    rows: list[list[Detection]] = []
+    for d in sorted(detections, key=lambda d: d.box.cy):
+        best, best_overlap = None, 0.3
+        for row in rows:
+            if any(min(d.box.x1, e.box.x1) - max(d.box.x0, e.box.x0) > 0.2 * min(d.box.width, e.box.width)
+                   for e in row):
+                continue  # side by side only
+            y0, y1 = min(e.box.y0 for e in row), max(e.box.y1 for e in row)
+            overlap = (min(d.box.y1, y1) - max(d.box.y0, y0)) / max(d.box.height, 1.0)
+            if overlap > best_overlap:
+                best, best_overlap = row, overlap
+        if best is None:
             rows.append([d])
         else:
-            rows[-1].append(d)
-    return rows
+            best.append(d)
+    return sorted(rows, key=lambda r: float(np.median([d.box.cy for d in r])))
 
 
 def choose_layout(rows: list[list[Detection]], span_px: float) -> str:
@@ -162,10 +186,10 @@ def choose_layout(rows: list[list[Detection]], span_px: float) -> str:
     quarter = sum(1 for r in rows[:3] for d in r if d.box.width < 0.37 * span_px)
     half = sum(1 for r in rows for d in r if 0.37 * span_px <= d.box.width < 0.75 * span_px)
     votes = {"3x4+3": quarter, "6x2": half}
-    for name in names:  # classes: each layout predicts which lead opens rows 4-6
+    for name in names:  # lead classes, when the detector has them: which lead opens rows 4-6
         expected = [c.lead for c in make_layout(name).cells if c.row >= 3 and c.col == 0]
         firsts = [min(r, key=lambda d: d.box.x0).lead for r in rows[3:6]]
-        votes[name] += 2 * sum(a == b for a, b in zip(expected, firsts))
+        votes[name] += 2 * sum(a == b for a, b in zip(expected, firsts) if b is not None)
     return max(names, key=lambda k: votes[k])
 
 
@@ -206,6 +230,6 @@ def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, p
     if len(rows) != n:
         raise LayoutError(f"{len(rows)} rows of lead boxes, but layout {name} has {n}")
     confidence = float(np.mean([d.box.score for d in detections]))
-    result = layout_from_rows(name, rows, scale.px_per_mm_x, paper, "yolo", confidence)
+    result = layout_from_rows(name, rows, scale.px_per_mm_x, paper, "yolo", confidence, trace=trace)
     result.pulse_heights_px = heights
     return result

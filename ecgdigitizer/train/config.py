@@ -31,7 +31,8 @@ class TrainConfig:
     unet_pages_in_memory: int = 160
     # YOLO: per-lead classes, nano model from its YAML, image size chosen by measurement
     yolo_model: str = "yolov8n.yaml"
-    yolo_imgsz: int = 640
+    yolo_classes: str = "lead"  # 'lead' (one class, names from the layout) or 'leads' (the twelve)
+    yolo_imgsz: int = 512
     yolo_epochs: int = 60
     yolo_batch: int = 16
     quick: bool = False

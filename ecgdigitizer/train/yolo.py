@@ -1,6 +1,8 @@
 """Train the YOLO lead-box detector on generated pages (per-lead classes, boxes from the generator).
 
-Pages are stored once, down-sized to the training image size (decoding 2200x1700 PNGs every epoch would cost
+Classes: one ``lead`` class by default (converges much faster from scratch than twelve look-alike lead
+classes whose printed names are a few pixels tall at the training size; post-processing names the leads from
+the layout), or the twelve leads (``ECGD_YOLO_CLASSES=leads``). Pages are stored once, down-sized to the training image size (decoding 2200x1700 PNGs every epoch would cost
 more than the network), in an ultralytics dataset folder. Mosaic and left-right flips are off: a flipped or
 tiled ECG page is not a page, and a flip would swap the lead classes' columns. Training stops at the time
 budget (ultralytics' ``time``); the best weights are written as plain fp16 tensors with a JSON description.
@@ -21,8 +23,10 @@ from .config import TrainConfig
 from .pages import PageFiles
 
 
-def build_dataset(pages_train: list[PageFiles], pages_val: list[PageFiles], folder: Path, imgsz: int) -> Path:
-    """An ultralytics dataset (images down-sized to ``imgsz`` on their long side, labels unchanged)."""
+def build_dataset(pages_train: list[PageFiles], pages_val: list[PageFiles], folder: Path, imgsz: int,
+                  names: tuple[str, ...]) -> Path:
+    """An ultralytics dataset: images down-sized to ``imgsz`` on their long side; labels per lead (12 classes)
+    or, with a single class, every box class 0 (post-processing names leads from the layout)."""
     for split, pages in (("train", pages_train), ("val", pages_val)):
         (folder / "images" / split).mkdir(parents=True, exist_ok=True)
         (folder / "labels" / split).mkdir(parents=True, exist_ok=True)
@@ -33,10 +37,13 @@ def build_dataset(pages_train: list[PageFiles], pages_val: list[PageFiles], fold
                 scale = imgsz / max(img.shape[:2])
                 small = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
                 cv2.imwrite(str(target), small, [cv2.IMWRITE_JPEG_QUALITY, 92])
-            shutil.copy(p.yolo, folder / "labels" / split / (p.image.stem + ".txt"))
+            labels = p.yolo.read_text().split("\n")
+            if len(names) == 1:
+                labels = [" ".join(["0"] + ln.split()[1:]) for ln in labels if ln.strip()]
+            (folder / "labels" / split / (p.image.stem + ".txt")).write_text("\n".join(labels) + "\n")
     data = folder / "data.yaml"
-    names = "\n".join(f"  {i}: {n}" for i, n in enumerate(detector.CLASSES))
-    data.write_text(f"path: {folder.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{names}\n")
+    listed = "\n".join(f"  {i}: {n}" for i, n in enumerate(names))
+    data.write_text(f"path: {folder.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{listed}\n")
     return data
 
 
@@ -48,7 +55,8 @@ def train_yolo(pages_train: list[PageFiles], pages_val: list[PageFiles], cfg: Tr
     from ultralytics import YOLO
 
     start = time.monotonic()
-    data = build_dataset(pages_train, pages_val, work / "dataset", cfg.yolo_imgsz)
+    names = ("lead",) if cfg.yolo_classes == "lead" else detector.CLASSES
+    data = build_dataset(pages_train, pages_val, work / "dataset", cfg.yolo_imgsz, names)
     prep = (time.monotonic() - start) / 60
     model = YOLO(cfg.yolo_model)  # built from its YAML: no pretrained weights exist here, none are downloaded
     last = work / "runs" / "train" / "weights" / "last.pt"
@@ -68,7 +76,7 @@ def train_yolo(pages_train: list[PageFiles], pages_val: list[PageFiles], cfg: Tr
     out.mkdir(parents=True, exist_ok=True)
     torch.save(state, out / "yolo.pt")
     metrics = getattr(model.trainer, "metrics", {}) or {}
-    meta = {"yaml": cfg.yolo_model, "names": list(detector.CLASSES), "imgsz": cfg.yolo_imgsz,
+    meta = {"yaml": cfg.yolo_model, "names": list(names), "imgsz": cfg.yolo_imgsz,
             "val_map50": float(metrics.get("metrics/mAP50(B)", np.nan)),
             "val_map50_95": float(metrics.get("metrics/mAP50-95(B)", np.nan)),
             "epochs": int(getattr(model.trainer, "epoch", -1)) + 1}

@@ -1,0 +1,67 @@
+"""The shipped model in model/: it loads without running pickled code and does its job on held-out pages."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+
+from conftest import CINC, LUDB, ROOT
+from ecgdigitizer import splits
+from ecgdigitizer.challenge import load_models
+from ecgdigitizer.generate import load_source, render_page, sample_config
+from ecgdigitizer.types import GridScale, PaperSettings
+from ecgdigitizer.unet import UNetBinarizer, load
+from ecgdigitizer.yolo import YoloDetector, filter_boxes
+
+MODEL = ROOT / "model"
+
+
+def test_weights_are_plain_tensors_and_small() -> None:
+    for name in ("unet.pt", "yolo.pt"):
+        state = torch.load(MODEL / name, map_location="cpu", weights_only=True)  # refuses pickled code
+        assert all(isinstance(v, torch.Tensor) for v in state.values())
+    total = sum(p.stat().st_size for p in MODEL.iterdir() if p.is_file())
+    assert total <= 20_000_000
+
+
+def test_trained_on_training_records_only() -> None:
+    trained = (MODEL / "records.txt").read_text().split()
+    assert trained and not any(splits.is_validation(r) for r in trained)
+    report = json.loads((MODEL / "training.json").read_text())
+    assert report["unet"]["steps"] > 0 and "yolo" in report
+
+
+def test_shipped_unet_binarizes_a_held_out_page() -> None:
+    sig, fs, names = load_source(CINC / "JS20016")
+    page = render_page(sig, fs, names, sample_config("scan", 77, dpi=150.0))
+    prob = UNetBinarizer(load(MODEL))(page.image)
+    pred, truth = prob > 0.5, page.mask > 0
+    f1 = 2 * np.sum(pred & truth) / (pred.sum() + truth.sum())
+    assert f1 >= 0.9
+
+
+def test_shipped_detector_finds_every_box() -> None:
+    sig, fs, names = load_source(LUDB / "157")
+    cfg = sample_config("clean", 78, dpi=150.0, layout="3x4+1", column_time="shifted", speed_mm_s=25.0)
+    page = render_page(sig, fs, names, cfg)
+    detector = YoloDetector.load(MODEL)
+    found = filter_boxes(detector.raw(page.image))
+    truth = [m["box"] for m in page.meta["leads"]]
+    for x0, y0, x1, y1 in truth:  # every true box is matched by a detection at IoU >= 0.5
+        best = 0.0
+        for d in found:
+            ix = max(0.0, min(x1, d.box.x1) - max(x0, d.box.x0))
+            iy = max(0.0, min(y1, d.box.y1) - max(y0, d.box.y0))
+            union = (x1 - x0) * (y1 - y0) + d.box.width * d.box.height - ix * iy
+            best = max(best, ix * iy / union)
+        assert best >= 0.5
+    layout = detector(page.image, (page.mask > 0).astype(np.float32),
+                      GridScale(cfg.px_per_mm, cfg.px_per_mm, "given"), PaperSettings())
+    assert layout.layout.name == "3x4+1"
+
+
+def test_load_models_uses_both_learned_stages() -> None:
+    digitizer, classifier = load_models(str(MODEL))
+    assert digitizer.binarizer.name == "unet" and digitizer.detector.name == "yolo" and classifier is None

@@ -1,0 +1,83 @@
+"""YOLO post-processing on hand-made box sets (the generator's true boxes, then damaged)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import LUDB
+from ecgdigitizer.generate import load_source, render_page, sample_config
+from ecgdigitizer.layouts import LAYOUT_NAMES
+from ecgdigitizer.types import LEADS_12, Box, GridScale, PaperSettings
+from ecgdigitizer.yolo import Detection, filter_boxes, postprocess
+
+
+@pytest.fixture(scope="module")
+def source():
+    return load_source(LUDB / "53")
+
+
+def page_and_boxes(source, layout: str, seed: int = 1):
+    sig, fs, names = source
+    cfg = sample_config("clean", seed, layout=layout, dpi=120.0, column_time="shifted", speed_mm_s=25.0,
+                        gain_limb=10.0, gain_chest=10.0)
+    page = render_page(sig, fs, names, cfg)
+    dets = [Detection(Box(*m["box"], lead=m["lead"], score=0.9), LEADS_12.index(m["lead"]))
+            for m in page.meta["leads"]]
+    return page, dets, GridScale(cfg.px_per_mm, cfg.px_per_mm, "given")
+
+
+def cells(layout_result) -> dict:
+    return {(lb.cell.row, lb.cell.col): lb for lb in layout_result.boxes}
+
+
+@pytest.mark.parametrize("layout", LAYOUT_NAMES)
+def test_true_boxes_give_the_layout_and_every_name(source, layout: str) -> None:
+    page, dets, scale = page_and_boxes(source, layout)
+    result = postprocess(dets, (page.mask > 0).astype(np.float32), scale, PaperSettings())
+    assert result.layout.name == layout
+    truth = {(m["row"], m["col"]): m for m in page.meta["leads"]}
+    found = cells(result)
+    assert set(found) == set(truth)
+    for key, m in truth.items():
+        assert found[key].cell.lead == m["lead"]
+        (xa, ya), (xb, _) = m["baseline"]
+        assert abs(found[key].box.x0 - xa) < 2 and abs(found[key].box.x1 - xb) < 2  # aligned to the time span
+        assert abs(found[key].baseline_y - ya) < 2
+
+
+def test_a_missing_box_is_filled_at_the_right_place(source) -> None:
+    page, dets, scale = page_and_boxes(source, "3x4+1")
+    dropped = next(d for d in dets if d.lead == "V2")
+    result = postprocess([d for d in dets if d is not dropped], (page.mask > 0).astype(np.float32), scale,
+                         PaperSettings())
+    v2 = next(lb for lb in result.boxes if lb.cell.lead == "V2")
+    m = next(m for m in page.meta["leads"] if m["lead"] == "V2")
+    assert abs(v2.box.x0 - m["baseline"][0][0]) < 2 and abs(v2.baseline_y - m["baseline"][0][1]) < 2
+
+
+def test_a_missing_row_is_filled(source) -> None:
+    page, dets, scale = page_and_boxes(source, "12x1")
+    result = postprocess([d for d in dets if d.lead != "V3"], (page.mask > 0).astype(np.float32), scale,
+                         PaperSettings())
+    assert result.layout.name == "12x1"
+    v3 = next(lb for lb in result.boxes if lb.cell.lead == "V3")
+    m = next(m for m in page.meta["leads"] if m["lead"] == "V3")
+    assert abs(v3.baseline_y - m["baseline"][0][1]) < 3
+
+
+def test_duplicates_and_weak_boxes_are_removed(source) -> None:
+    _page, dets, _scale = page_and_boxes(source, "3x4+1")
+    b = dets[0].box
+    twin = Detection(Box(b.x0 + 3, b.y0 - 2, b.x1 + 2, b.y1 + 1, lead="aVL", score=0.6), LEADS_12.index("aVL"))
+    weak = Detection(Box(10, 10, 90, 40, lead="V6", score=0.1), LEADS_12.index("V6"))
+    kept = filter_boxes(dets + [twin, weak])
+    assert len(kept) == len(dets) and twin not in kept and weak not in kept
+
+
+def test_six_rows_6x2_and_3x4_with_three_rhythm_strips_are_told_apart(source) -> None:
+    for layout in ("6x2", "3x4+3"):
+        page, dets, scale = page_and_boxes(source, layout)
+        # without any class information: only the widths tell
+        blind = [Detection(Box(d.box.x0, d.box.y0, d.box.x1, d.box.y1, None, d.box.score), 0) for d in dets]
+        assert postprocess(blind, (page.mask > 0).astype(np.float32), scale, PaperSettings()).layout.name == layout
