@@ -3,8 +3,8 @@
 A small U-Net in plain PyTorch (encoder-decoder with skip connections). The first level works at full
 resolution so that a 1-2 px trace is never resized away; the others halve the resolution and double the width.
 Whole pages run in overlapping tiles whose borders are discarded, so tiled and whole-page outputs agree.
-Weights are stored as safetensors-like plain tensors (``torch.save`` of a state dict, loaded with
-``weights_only=True``): loading runs no code.
+Weights are plain fp16 tensors (``torch.save`` of a state dict, loaded with ``weights_only=True``): loading
+runs no code.
 """
 
 from __future__ import annotations
@@ -117,7 +117,9 @@ def predict(model: UNet, image: np.ndarray, tile: int = 768, overlap: int = 32, 
 def save(model: UNet, folder: str | os.PathLike[str], extra: dict | None = None) -> None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), folder / "unet.pt")
+    # fp16 on disk (half the size; inference runs in bf16 or fp32 anyway), plain tensors only
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()},
+               folder / "unet.pt")
     (folder / "unet.json").write_text(json.dumps({"config": asdict(model.config), **(extra or {})}, indent=1))
 
 
@@ -126,7 +128,8 @@ def load(folder: str | os.PathLike[str]) -> UNet:
     folder = Path(folder)
     meta = json.loads((folder / "unet.json").read_text())
     model = UNet(UNetConfig(**meta["config"]))
-    model.load_state_dict(torch.load(folder / "unet.pt", map_location="cpu", weights_only=True))
+    state = torch.load(folder / "unet.pt", map_location="cpu", weights_only=True)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     model.eval()
     return model.to(memory_format=torch.channels_last)
 

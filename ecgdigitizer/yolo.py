@@ -1,7 +1,8 @@
 """Lead boxes with a YOLO detector (ultralytics YOLOv8n, trained from its YAML on generated pages), then
 post-processing that turns raw boxes into a consistent, named layout.
 
-Post-processing, as YOUR-Lead does and then more: low-confidence and duplicate boxes go; boxes are grouped into
+Post-processing, as YOUR-Lead does and then more: low-confidence and duplicate boxes go, and so do boxes
+without trace ink along them (the network can take an empty band of grid for a strip); boxes are grouped into
 rows by their vertical centres; the layout (1x12, 6x2, 3x4 with 0-3 rhythm strips) follows from the number of
 rows and how many boxes of what width each holds (columns by KMeans on the short boxes), with the detector's
 lead classes breaking ties (6x2 and 3x4+3 both have six rows); each row's baseline comes from the traces
@@ -101,9 +102,16 @@ class YoloDetector:
         ultralytics_offline()
         from ultralytics.nn.tasks import DetectionModel
 
+        from ultralytics.utils import LOGGER
+
         folder = Path(folder)
         meta = json.loads((folder / "yolo.json").read_text())
-        model = DetectionModel(meta["yaml"], nc=len(meta["names"]), verbose=False)
+        level = LOGGER.level
+        LOGGER.setLevel("WARNING")  # building from the YAML announces its class count otherwise
+        try:
+            model = DetectionModel(meta["yaml"], nc=len(meta["names"]), verbose=False)
+        finally:
+            LOGGER.setLevel(level)
         state = torch.load(folder / "yolo.pt", map_location="cpu", weights_only=True)
         model.load_state_dict({k: v.float() for k, v in state.items()})
         model.eval()
@@ -143,24 +151,53 @@ def filter_boxes(detections: list[Detection], conf: float = 0.25, iou: float = 0
     return [confident[int(k)] for k in kept]
 
 
+def on_traces(detections: list[Detection], trace: np.ndarray, min_share: float = 0.6) -> list[Detection]:
+    """Boxes with trace ink in most of their columns (an empty band of grid between rows has none)."""
+    ink = trace > 0.5
+    h, w = ink.shape
+    out = []
+    for d in detections:
+        x0, x1 = int(np.clip(d.box.x0, 0, w)), int(np.clip(d.box.x1, 0, w))
+        y0, y1 = int(np.clip(d.box.y0, 0, h)), int(np.clip(d.box.y1, 0, h))
+        if x1 > x0 and y1 > y0 and ink[y0:y1, x0:x1].any(axis=0).mean() >= min_share:
+            out.append(d)
+    return out
+
+
 def postprocess(detections: list[Detection], trace: np.ndarray, scale: GridScale, paper: PaperSettings,
                 layout: str | None = None, conf: float = 0.25, iou: float = 0.5) -> PageLayout:
-    """Raw boxes -> filtered boxes -> a consistent, named layout (see the module docstring)."""
-    kept = filter_boxes(detections, conf, iou)
+    """Raw boxes -> filtered boxes (confident, not duplicated, on traces) -> a consistent, named layout."""
+    kept = on_traces(filter_boxes(detections, conf, iou), trace)
     if len(kept) < 2:
         raise LayoutError(f"the detector found {len(kept)} lead boxes")
     return assemble(kept, trace, scale, paper, layout)
+
+
+def _overlap(a: Box, b: Box) -> tuple[float, float]:
+    """Overlap in x and in y, each as a share of the smaller box's width or height."""
+    ox = (min(a.x1, b.x1) - max(a.x0, b.x0)) / max(min(a.width, b.width), 1.0)
+    oy = (min(a.y1, b.y1) - max(a.y0, b.y0)) / max(min(a.height, b.height), 1.0)
+    return ox, oy
+
+
+def drop_duplicates(detections: list[Detection]) -> list[Detection]:
+    """Of two boxes over the same column and mostly the same height (pairs NMS keeps when their IoU is
+    under its threshold), the more confident one."""
+    kept: list[Detection] = []
+    for d in sorted(detections, key=lambda d: -d.box.score):
+        if not any(ox > 0.2 and oy > 0.5 for ox, oy in (_overlap(d.box, e.box) for e in kept)):
+            kept.append(d)
+    return kept
 
 
 def group_rows(detections: list[Detection]) -> list[list[Detection]]:
     """Boxes grouped into rows, top to bottom. Boxes of one row sit side by side (they do not overlap in x)
     and overlap in y; boxes of different rows overlap in x (traces of neighbouring rows may overlap in y)."""
     rows: list[list[Detection]] = []
-    for d in sorted(detections, key=lambda d: d.box.cy):
+    for d in sorted(drop_duplicates(detections), key=lambda d: d.box.cy):
         best, best_overlap = None, 0.3
         for row in rows:
-            if any(min(d.box.x1, e.box.x1) - max(d.box.x0, e.box.x0) > 0.2 * min(d.box.width, e.box.width)
-                   for e in row):
+            if any(_overlap(d.box, e.box)[0] > 0.2 for e in row):
                 continue  # side by side only
             y0, y1 = min(e.box.y0 for e in row), max(e.box.y1 for e in row)
             overlap = (min(d.box.y1, y1) - max(d.box.y0, y0)) / max(d.box.height, 1.0)
@@ -170,7 +207,12 @@ def group_rows(detections: list[Detection]) -> list[list[Detection]]:
             rows.append([d])
         else:
             best.append(d)
-    return sorted(rows, key=lambda r: float(np.median([d.box.cy for d in r])))
+    rows = sorted(rows, key=lambda r: float(np.median([d.box.cy for d in r])))
+    # one row too many for a layout (header text, a stamp), or more than any layout has: the least
+    # confident row goes
+    while len(rows) not in ROWS_TO_LAYOUTS and (len(rows) - 1 in ROWS_TO_LAYOUTS or len(rows) > 12):
+        rows.pop(min(range(len(rows)), key=lambda k: float(np.mean([d.box.score for d in rows[k]]))))
+    return rows
 
 
 def choose_layout(rows: list[list[Detection]], span_px: float) -> str:
@@ -232,4 +274,13 @@ def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, p
     confidence = float(np.mean([d.box.score for d in detections]))
     result = layout_from_rows(name, rows, scale.px_per_mm_x, paper, "yolo", confidence, trace=trace)
     result.pulse_heights_px = heights
+    # each cell's box takes the vertical extent of the detection over it (the row's median if it was filled in)
+    kept = drop_duplicates(detections)
+    for lb in result.boxes:
+        row_d = [d for d in kept if d.box.y0 <= lb.baseline_y <= d.box.y1] or kept
+        over = [d for d in row_d if min(d.box.x1, lb.box.x1) - max(d.box.x0, lb.box.x0) > 0.5 * lb.box.width]
+        src = [min(over, key=lambda d: abs(d.box.width - lb.box.width))] if over else row_d
+        y0, y1 = float(np.median([d.box.y0 for d in src])), float(np.median([d.box.y1 for d in src]))
+        lb.box = Box(lb.box.x0, min(y0, lb.baseline_y - 1), lb.box.x1, max(y1, lb.baseline_y + 1), lb.box.lead,
+                     float(np.mean([d.box.score for d in src])))
     return result
