@@ -52,6 +52,13 @@ def ultralytics_offline(threads: int = 2) -> None:
                      "raytune": False, "tensorboard": False, "wandb": False, "vscode_msg": False,
                      "openvino_msg": False})
     torch_utils.NUM_THREADS = threads
+    try:  # importing ultralytics wraps PIL.Image.open to install a HEIF plugin on the first unknown file; undo it
+        from PIL import Image
+        from ultralytics.utils import patches
+
+        Image.open = patches._image_open
+    except (ImportError, AttributeError):
+        pass
 
 
 @dataclass(frozen=True)

@@ -34,11 +34,12 @@ def test_quick_training_runs_end_to_end(tmp_path: Path) -> None:
     generate_record(str(LUDB), "93", pages, "clean", 1, 1,
                     {"dpi": 150.0, "layout": "3x4+1", "column_time": "shifted", "speed_mm_s": 25.0,
                      "gain_limb": 10.0, "gain_chest": 10.0, "trace_width_mm": 0.2, "grid": "red"})
+    masked = (pages / "masked").rename(tmp_path / "masked")  # the hidden references, apart from the pages
     out = tmp_path / "out"
     run = subprocess.run([sys.executable, "run_model.py", "-d", str(pages), "-m", str(model), "-o", str(out)],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
-    score = subprocess.run([sys.executable, "evaluate_model.py", "-d", str(pages / "masked"), "-o", str(out)],
+    score = subprocess.run([sys.executable, "evaluate_model.py", "-d", str(masked), "-o", str(out)],
                            cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert score.returncode == 0, score.stderr
     assert float(score.stdout.split("SNR: ")[1].split()[0]) > 0.0
