@@ -35,6 +35,7 @@ class Digitizer:
     paper: PaperSettings = field(default_factory=PaperSettings)
     read_gain_from_pulse: bool = True  # off when the user gives the gain
     layout: str | None = None  # force a layout (e.g. '3x4+1') instead of recognising it
+    min_detector_confidence: float = 0.35  # below it, the fallback detector's boxes are used
 
     def digitize(self, image: np.ndarray, fs: float = 500.0, n_samples: int = 5000,
                  lead_names: Sequence[str] = LEADS_12, scale: GridScale | None = None) -> PageResult:
@@ -81,6 +82,15 @@ class Digitizer:
                     raise
                 result.notes.append(f"{self.detector.name} detector: {e}; used the {self.fallback_detector.name} one")
                 layout = self.fallback_detector(page, prob, result.scale, self.paper, self.layout)
+            if (layout.confidence < self.min_detector_confidence and self.fallback_detector is not None
+                    and self.fallback_detector.name != layout.source):
+                # a weak detector (a barely trained model) places boxes worse than the projections do
+                try:
+                    layout = self.fallback_detector(page, prob, result.scale, self.paper, self.layout)
+                    result.notes.append(f"{self.detector.name} boxes unsure; used the "
+                                        f"{self.fallback_detector.name} detector")
+                except LayoutError:
+                    pass  # keep the unsure boxes
             result.layout = layout
             result.paper = self._paper(layout, result.scale, result)
             result.timings["layout"] = time.perf_counter() - t

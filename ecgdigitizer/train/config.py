@@ -41,7 +41,7 @@ class TrainConfig:
         return asdict(self)
 
 
-QUICK = dict(time_budget_min=2.5, pages_per_record=1, max_pages=24, val_pages=6, unet_steps=60, unet_batch=8,
+QUICK = dict(time_budget_min=2.5, pages_per_record=1, max_pages=24, val_pages=6, unet_steps=160, unet_batch=8,
              unet_pages_in_memory=24, yolo_imgsz=320, yolo_epochs=2, yolo_batch=8)
 
 
