@@ -75,22 +75,26 @@ class Digitizer:
 
             stage = "layout"
             t = time.perf_counter()
+            layout: PageLayout | None = None
+            error: LayoutError | None = None
             try:
                 layout = self.detector(page, prob, result.scale, self.paper, self.layout)
+                why = f"{self.detector.name} boxes unsure (confidence {layout.confidence:.2f})"
             except LayoutError as e:
-                if self.fallback_detector is None or self.fallback_detector.name == self.detector.name:
-                    raise
-                result.notes.append(f"{self.detector.name} detector: {e}; used the {self.fallback_detector.name} one")
-                layout = self.fallback_detector(page, prob, result.scale, self.paper, self.layout)
-            if (layout.confidence < self.min_detector_confidence and self.fallback_detector is not None
-                    and self.fallback_detector.name != layout.source):
-                # a weak detector (a barely trained model) places boxes worse than the projections do
+                error, why = e, f"{self.detector.name} detector: {e}"
+            fallback = self.fallback_detector
+            # no layout, or a weak detector (a barely trained model) that places boxes worse than projections
+            if (layout is None or layout.confidence < self.min_detector_confidence) and fallback is not None \
+                    and fallback.name != self.detector.name:
                 try:
-                    layout = self.fallback_detector(page, prob, result.scale, self.paper, self.layout)
-                    result.notes.append(f"{self.detector.name} boxes unsure; used the "
-                                        f"{self.fallback_detector.name} detector")
+                    layout = fallback(page, prob, result.scale, self.paper, self.layout)
+                    result.notes.append(f"{why}; used the {fallback.name} detector")
                 except LayoutError:
-                    pass  # keep the unsure boxes
+                    if layout is None:
+                        raise
+            if layout is None:
+                assert error is not None
+                raise error
             result.layout = layout
             result.paper = self._paper(layout, result.scale, result)
             result.timings["layout"] = time.perf_counter() - t

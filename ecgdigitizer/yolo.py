@@ -3,7 +3,8 @@ post-processing that turns raw boxes into a consistent, named layout.
 
 Post-processing, as YOUR-Lead does and then more: low-confidence and duplicate boxes go, and so do boxes
 without trace ink along them (the network can take an empty band of grid for a strip); boxes are grouped into
-rows by their vertical centres; the layout (1x12, 6x2, 3x4 with 0-3 rhythm strips) follows from the number of
+rows, each box joining the row it overlaps in y beside it (so a row may drift across a slightly skewed page);
+the layout (1x12, 6x2, 3x4 with 0-3 rhythm strips) follows from the number of
 rows and how many boxes of what width each holds (columns by KMeans on the short boxes), with the detector's
 lead classes breaking ties (6x2 and 3x4+3 both have six rows); each row's baseline comes from the traces
 inside its band and its calibration pulse; every cell of the layout then gets its box, aligned with its row and
@@ -108,7 +109,6 @@ class YoloDetector:
 
         ultralytics_offline()
         from ultralytics.nn.tasks import DetectionModel
-
         from ultralytics.utils import LOGGER
 
         folder = Path(folder)
@@ -187,6 +187,15 @@ def _overlap(a: Box, b: Box) -> tuple[float, float]:
     return ox, oy
 
 
+def _gap(a: Box, b: Box) -> float:
+    """Horizontal distance between two boxes (negative when they overlap in x)."""
+    return max(a.x0 - b.x1, b.x0 - a.x1)
+
+
+def _least_confident(rows: list[list[Detection]]) -> int:
+    return min(range(len(rows)), key=lambda k: float(np.mean([d.box.score for d in rows[k]])))
+
+
 def drop_duplicates(detections: list[Detection]) -> list[Detection]:
     """Of two boxes over the same column and mostly the same height (pairs NMS keeps when their IoU is
     under its threshold), the more confident one."""
@@ -218,10 +227,9 @@ def group_rows(detections: list[Detection]) -> list[list[Detection]]:
         for row in rows:
             if any(_overlap(d.box, e.box)[0] > 0.2 for e in row):
                 continue  # side by side only
-            near = min(row, key=lambda e: max(e.box.x0 - d.box.x1, d.box.x0 - e.box.x1))
+            near = min(row, key=lambda e: _gap(d.box, e.box))
             y0, y1 = min(e.box.y0 for e in row), max(e.box.y1 for e in row)
-            overlap = max((min(d.box.y1, near.box.y1) - max(d.box.y0, near.box.y0))
-                          / max(min(d.box.height, near.box.height), 1.0),  # with its neighbour
+            overlap = max(_overlap(d.box, near.box)[1],  # with its neighbour
                           (min(d.box.y1, y1) - max(d.box.y0, y0)) / max(d.box.height, 1.0))  # with the row
             if overlap > best_overlap:
                 best, best_overlap = row, overlap
@@ -234,7 +242,7 @@ def group_rows(detections: list[Detection]) -> list[list[Detection]]:
     # one row too many for a layout (header text, a stamp), or more than any layout has: the least
     # confident row goes
     while len(rows) not in ROWS_TO_LAYOUTS and (len(rows) - 1 in ROWS_TO_LAYOUTS or len(rows) > 12):
-        rows.pop(min(range(len(rows)), key=lambda k: float(np.mean([d.box.score for d in rows[k]]))))
+        rows.pop(_least_confident(rows))
     return rows
 
 
@@ -244,9 +252,8 @@ def _join_pieces(rows: list[list[Detection]]) -> list[list[Detection]]:
     def meet(a: list[Detection], b: list[Detection]) -> float:
         if any(_overlap(d.box, e.box)[0] > 0.2 for d in a for e in b):
             return 0.0
-        d, e = min(((d, e) for d in a for e in b), key=lambda p: max(p[0].box.x0 - p[1].box.x1,
-                                                                      p[1].box.x0 - p[0].box.x1))
-        return (min(d.box.y1, e.box.y1) - max(d.box.y0, e.box.y0)) / max(min(d.box.height, e.box.height), 1.0)
+        d, e = min(((d, e) for d in a for e in b), key=lambda p: _gap(p[0].box, p[1].box))
+        return _overlap(d.box, e.box)[1]
 
     while len(rows) > 1:
         score, i, j = max((meet(rows[i], rows[j]), i, j) for i in range(len(rows)) for j in range(i + 1, len(rows)))
@@ -308,7 +315,7 @@ def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, p
             break
         # more rows than the layout has (a spurious box, or two rows read as one leaving an odd gap): the
         # least confident row goes, and the rest are completed again
-        rows_d.pop(min(range(len(rows_d)), key=lambda k: float(np.mean([d.box.score for d in rows_d[k]]))))
+        rows_d.pop(_least_confident(rows_d))
     heights = []
     for row in rows:
         pulse = find_pulse(trace > 0.5, row.y, (min(row.x0, x_left) - 12 * ppm, row.x0 + 4 * ppm), ppm)
