@@ -29,15 +29,47 @@ def flatten_light(channel: np.ndarray, px_per_mm: float) -> np.ndarray:
     return channel.astype(np.float32) / np.maximum(background, 1.0)
 
 
+def darkness(image: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """Ink darkness, 0 (paper) .. 1 (black): ``1 - max(R, G, B) / local paper brightness``. A coloured grid is
+    bright in one of its channels, so it is lighter here than on a grey image."""
+    brightest = image if image.ndim == 2 else image.max(axis=2)
+    return 1.0 - np.clip(flatten_light(brightest, px_per_mm), 0, 1)
+
+
+def without_lines(dark: np.ndarray) -> np.ndarray:
+    """Darkness less what runs along whole rows and columns: a grid line darkens its whole row or column, a
+    trace only passes through, so each row's and column's low (20th) percentile of darkness is subtracted."""
+    # a grid line covers (nearly) all of its row or column; a row's flat baseline at most a good half
+    lines = np.maximum(np.percentile(dark[:, ::3], 20, axis=1)[:, None],
+                       np.percentile(dark[::3], 20, axis=0)[None, :])
+    return np.clip(dark - lines, 0, 1)
+
+
+def ink_density(image: np.ndarray, ink: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """How much of each pixel the pen covers, 0..1, next to the ink of ``ink`` (a binary trace map), else 0.
+
+    The pen's anti-aliased (or blurred) edges are partly dark: their darkness, relative to the pen's full
+    darkness, places a stroke to a fraction of a pixel, which a binary map cannot. The pen's darkness is the
+    90th percentile of the darkness on ``ink`` (a thin pen covers few pixels fully). (Grid lines are not subtracted: where a flat trace runs along
+    a row, the row's percentile is the trace.)
+    """
+    on = ink.astype(bool)
+    if not on.any():
+        return np.zeros(ink.shape, np.float32)
+    dark = darkness(image, px_per_mm)
+    level = max(float(np.percentile(dark[on], 90)), 0.05)
+    near = cv2.dilate(on.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return np.where(near, np.clip(dark / level, 0, 1), 0).astype(np.float32)
+
+
 class ClassicalBinarizer:
     """Dark ink that does not run along a whole row or column is trace.
 
-    ``darkness = 1 - max(R, G, B) / local paper brightness`` (a coloured grid is bright in one channel). A grid
-    line darkens its whole row or column, a trace only passes through, so each row's and column's low (20th)
-    percentile of darkness is subtracted: grid lines of any colour or darkness go, traces stay (losing a pixel where they
-    cross a line). What is left above a threshold (Otsu, within 0.2..0.3) is ink; straight periodic lines that
-    survive are removed; gaps left where traces crossed lines are refilled from the raw ink; specks smaller
-    than a fraction of a square millimetre are dropped.
+    Darkness (:func:`darkness`) less what runs along whole rows and columns (:func:`without_lines`): grid
+    lines of any colour or darkness go, traces stay (losing a pixel where they cross a line). What is left
+    above a threshold (Otsu, within 0.2..0.3) is ink; straight periodic lines that survive are removed; gaps
+    left where traces crossed lines are refilled from the raw ink; specks smaller than a fraction of a square
+    millimetre are dropped.
     """
 
     name = "classical"
@@ -47,17 +79,13 @@ class ClassicalBinarizer:
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         ppm = self.px_per_mm or image.shape[1] / 280.0
-        brightest = image if image.ndim == 2 else image.max(axis=2)
-        darkness = 1.0 - np.clip(flatten_light(brightest, ppm), 0, 1)
-        raw_ink = (darkness > 0.3).astype(np.uint8)
-        # a grid line covers (nearly) all of its row or column; a row's flat baseline at most a good half
-        lines = np.maximum(np.percentile(darkness[:, ::3], 20, axis=1)[:, None],
-                           np.percentile(darkness[::3], 20, axis=0)[None, :])
-        darkness = np.clip(darkness - lines, 0, 1)
-        d8 = (darkness * 255).astype(np.uint8)
+        raw = darkness(image, ppm)
+        raw_ink = (raw > 0.3).astype(np.uint8)
+        dark_ink = without_lines(raw)
+        d8 = (dark_ink * 255).astype(np.uint8)
         dark = d8[d8 > 30]
         t = cv2.threshold(dark, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0] if dark.size > 100 else 76.0
-        ink = remove_grid_lines((darkness > float(np.clip(t / 255.0, 0.2, 0.3))).astype(np.uint8), ppm)
+        ink = remove_grid_lines((dark_ink > float(np.clip(t / 255.0, 0.2, 0.3))).astype(np.uint8), ppm)
         # where a trace crossed a grid line it lost a pixel or two: refill such gaps from the raw ink
         gap = max(3, int(round(0.35 * ppm)) | 1)
         ink |= cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((gap, gap), np.uint8)) & raw_ink

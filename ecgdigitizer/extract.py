@@ -11,15 +11,18 @@ record's samples only across gaps of a few pixels; elsewhere they stay NaN.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.signal import find_peaks
 
 from .types import GridScale, LeadBox, PaperSettings
 
 JUMP_COST_PER_MM = 1.0  # a vertical gap of 1 mm between the runs of neighbouring columns
 SMOOTH_COST_PER_MM = 0.1  # a shift of 1 mm between their centres (decides between touching runs)
-PRIOR_COST = 1.2  # per (distance from the baseline / row pitch)^2: a neighbour row costs more than a gap
+PRIOR_COST = 5.0  # per (distance from the baseline beyond 0.4 row pitch / pitch)^2: a neighbour row costs more
+# than a gap; a tall QRS of the row's own (within 0.4 pitch) costs nothing
 GAP_COST = 0.3  # a column without trace
 RESTART_COST = 2.5  # picking up a trace again after a gap (its position is then free)
 MAX_GAP_PX = 4.0  # interpolate across gaps up to this many pixels
@@ -46,49 +49,62 @@ def find_runs(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return col_s, top, end - 1
 
 
-def trace_path(prob: np.ndarray, baseline: float, pitch: float, px_per_mm: float) -> Trace:
-    """The Viterbi path through the ink runs of a crop; ``baseline`` and the result are in crop rows."""
+def trace_path(prob: np.ndarray, baseline: float, pitch: float, px_per_mm: float,
+               density: np.ndarray | None = None) -> Trace:
+    """The Viterbi path through the ink runs of a crop; ``baseline`` and the result are in crop rows.
+
+    ``density`` (the page's ink density, 0..1, same crop) weighs the rows of a run and the pixel either side
+    of it: the anti-aliased edges of a stroke place it to a fraction of a pixel. Without it, ``prob`` does.
+    """
     ink = prob > 0.5
-    w = ink.shape[1]
+    h, w = ink.shape
     cols, tops, bots = find_runs(ink)
     if cols.size == 0:
         return Trace(np.zeros(0), np.zeros(0), 0.0, 0)
-    # probability-weighted centroid of every run
-    rows = np.arange(ink.shape[0], dtype=np.float64)[:, None]
-    cum_p = np.vstack([np.zeros((1, w)), np.cumsum(prob, axis=0)])
-    cum_py = np.vstack([np.zeros((1, w)), np.cumsum(prob * rows, axis=0)])
-    mass = cum_p[bots + 1, cols] - cum_p[tops, cols]
-    centre = np.where(mass > 0, (cum_py[bots + 1, cols] - cum_py[tops, cols]) / np.maximum(mass, 1e-9),
+    weight, pad = (prob, 0) if density is None else (density, 1)
+    # weighted centroid of every run (with its edge pixels when the density is known)
+    rows = np.arange(h, dtype=np.float64)[:, None]
+    cum_p = np.vstack([np.zeros((1, w)), np.cumsum(weight, axis=0)])
+    cum_py = np.vstack([np.zeros((1, w)), np.cumsum(weight * rows, axis=0)])
+    lo_r, hi_r = np.maximum(tops - pad, 0), np.minimum(bots + pad, h - 1)
+    mass = cum_p[hi_r + 1, cols] - cum_p[lo_r, cols]
+    centre = np.where(mass > 0, (cum_py[hi_r + 1, cols] - cum_py[lo_r, cols]) / np.maximum(mass, 1e-9),
                       0.5 * (tops + bots))
-    unary = PRIOR_COST * ((centre - baseline) / pitch) ** 2
+    unary = PRIOR_COST * np.maximum(np.abs(centre - baseline) / pitch - 0.4, 0.0) ** 2
     starts = np.searchsorted(cols, np.arange(w + 1))
 
-    # Viterbi: state per column = one of its runs, or "none" (last index)
-    best_prev: list[np.ndarray] = []
-    prev_cost = np.array([0.0])  # "none" before the first column
-    prev_lo = prev_hi = prev_c = np.zeros(0)
+    # Viterbi: state per column = one of its runs, or "none" (last index). Columns hold a run or two, so
+    # plain Python on lists is several times faster here than numpy on tiny arrays.
+    top_l, bot_l, cen_l, un_l, st = tops.tolist(), bots.tolist(), centre.tolist(), unary.tolist(), starts.tolist()
+    jump, smooth = JUMP_COST_PER_MM / px_per_mm, SMOOTH_COST_PER_MM / px_per_mm
+    best_prev: list[list[int]] = []
+    prev_cost = [0.0]  # "none" before the first column
+    prev: list[tuple[float, float, float, float]] = []  # (top, bottom, centre, cost) of the previous runs
     for j in range(w):
-        a, b = starts[j], starts[j + 1]
-        lo, hi, c = tops[a:b].astype(np.float64), bots[a:b].astype(np.float64), centre[a:b]
-        n_prev = prev_lo.size
-        cost = np.empty(b - a + 1)
-        back = np.empty(b - a + 1, np.int64)
-        if b > a:
-            # from a run: the vertical gap between the two intervals (0 when they touch) and the centre shift;
-            # from "none": a restart
-            gap = np.maximum(0.0, np.maximum(lo[None, :] - prev_hi[:, None] - 1, prev_lo[:, None] - hi[None, :] - 1))
-            shift = np.abs(c[None, :] - prev_c[:, None])
-            trans = prev_cost[:n_prev, None] + (JUMP_COST_PER_MM * gap + SMOOTH_COST_PER_MM * shift) / px_per_mm
-            all_c = np.vstack([trans, np.full((1, b - a), prev_cost[n_prev] + RESTART_COST)])
-            k = np.argmin(all_c, axis=0)
-            cost[:-1] = all_c[k, np.arange(b - a)] + unary[a:b]
-            back[:-1] = k  # k == n_prev is the previous column's "none"
-        k_none = int(np.argmin(prev_cost))
-        cost[-1] = prev_cost[k_none] + GAP_COST
-        back[-1] = k_none
+        n_prev = len(prev)
+        restart = prev_cost[n_prev] + RESTART_COST
+        cost, back = [], []
+        for i in range(st[j], st[j + 1]):
+            # from a run: the vertical gap between the two intervals (0 when they touch) and the centre
+            # shift; from "none": a restart
+            lo, hi, c = top_l[i], bot_l[i], cen_l[i]
+            best, arg = math.inf, n_prev
+            for k, (plo, phi, pc, pcost) in enumerate(prev):
+                gap = max(0.0, lo - phi - 1, plo - hi - 1)
+                v = pcost + jump * gap + smooth * abs(c - pc)
+                if v < best:
+                    best, arg = v, k
+            if restart < best:
+                best, arg = restart, n_prev  # n_prev is the previous column's "none"
+            cost.append(best + un_l[i])
+            back.append(arg)
+        k_none = prev_cost.index(min(prev_cost))
+        cost.append(prev_cost[k_none] + GAP_COST)
+        back.append(k_none)
         best_prev.append(back)
-        prev_cost = cost - cost.min()
-        prev_lo, prev_hi, prev_c = lo, hi, c
+        low = min(cost)
+        prev_cost = [v - low for v in cost]
+        prev = [(top_l[i], bot_l[i], cen_l[i], prev_cost[n]) for n, i in enumerate(range(st[j], st[j + 1]))]
 
     # backtrack
     state = int(np.argmin(prev_cost))
@@ -98,17 +114,19 @@ def trace_path(prob: np.ndarray, baseline: float, pitch: float, px_per_mm: float
         if state < b - a:
             chosen[j] = a + state
         state = int(best_prev[j][state])
-    return _points(chosen, tops, bots, centre, prob, px_per_mm)
+    return _points(chosen, tops, bots, centre, weight, pad, px_per_mm)
 
 
-def _points(chosen: np.ndarray, tops: np.ndarray, bots: np.ndarray, centre: np.ndarray, prob: np.ndarray,
-            px_per_mm: float) -> Trace:
+def _points(chosen: np.ndarray, tops: np.ndarray, bots: np.ndarray, centre: np.ndarray, weight: np.ndarray,
+            pad: int, px_per_mm: float) -> Trace:
     """Turn the chosen runs into sub-pixel (x, y) points along the trace.
 
     Where the trace is flat a column's run is a pen wide and its centroid is the value. Where it is steep a
     column holds a piece of a stroke, and the rows do the measuring instead: in each row of the stroke the ink
     is a short horizontal run whose centre is where the trace crosses that level - exact timing for QRS
-    strokes. Where the trace turns inside a stroke (a peak) the tip, half a pen in from the run's end, is added.
+    strokes. Near a sharp peak the up- and down-strokes are closer than a pen and their rows merge into one
+    run: its two strokes lie half a pen in from its ends. The peak itself, half a pen in from the top (or
+    bottom) of the columns that reach furthest, is added.
     """
     w = chosen.size
     cols = np.flatnonzero(chosen >= 0)
@@ -117,55 +135,110 @@ def _points(chosen: np.ndarray, tops: np.ndarray, bots: np.ndarray, centre: np.n
     r = chosen[cols]
     top, bot, c = tops[r], bots[r], centre[r]
     length = bot - top + 1
-    pen = float(np.median(length))  # the pen: most columns are flat-ish
+    pen = float(np.percentile(length, 20))  # the pen: where the trace is flattest, its run is a pen tall
     half = 0.5 * pen
     steep = length > pen + 2
     xs, ys = [cols[~steep].astype(np.float64)], [c[~steep]]
     if steep.any():
+        tips_x, tips_y, tip_up = _tips(cols, top, bot, steep, pen, weight, pad)
         # the lead's own ink (the chosen runs only), and its horizontal runs
-        lead = np.zeros_like(prob, dtype=bool)
+        lead = np.zeros(weight.shape, dtype=bool)
         for x, a, b in zip(cols, top, bot):
             lead[a:b + 1, x] = True
         hrow, hx0, hx1 = find_runs(lead.T)  # on the transpose: (row, first column, last column)
-        weights = np.where(lead, prob, 0.0)
-        cum = np.hstack([np.zeros((lead.shape[0], 1)), np.cumsum(weights, axis=1)])
-        cumx = np.hstack([np.zeros((lead.shape[0], 1)), np.cumsum(weights * np.arange(lead.shape[1]), axis=1)])
-        short = (hx1 - hx0 + 1) <= 2 * pen + 2
         in_steep = np.zeros(lead.shape, bool)
         for x, a, b in zip(cols[steep], top[steep], bot[steep]):
             in_steep[int(a + half):int(b - half) + 1, x] = True
-        pick = short & in_steep[hrow, hx0] | short & in_steep[hrow, hx1]
-        mass = cum[hrow[pick], hx1[pick] + 1] - cum[hrow[pick], hx0[pick]]
-        cx = np.where(mass > 0, (cumx[hrow[pick], hx1[pick] + 1] - cumx[hrow[pick], hx0[pick]]) / np.maximum(mass, 1e-9),
-                      0.5 * (hx0[pick] + hx1[pick]))
-        cy = hrow[pick].astype(np.float64)
+        # a row run cut by the crop's side is the neighbouring cell's ink (or its join to it), not a crossing
+        pick = (in_steep[hrow, hx0] | in_steep[hrow, hx1]) & (hx0 > 0) & (hx1 < w - 1)
+        hrow, hx0, hx1 = hrow[pick], hx0[pick], hx1[pick]
+        # each run's ink mass and centroid (with the pixel either side when the density is known): a run of
+        # mass m about centroid c spans c - m/2 .. c + m/2
+        near = lead if pad == 0 else lead | np.roll(lead, 1, axis=1) | np.roll(lead, -1, axis=1)
+        weights = np.where(near, weight, 0.0)
+        cum = np.hstack([np.zeros((lead.shape[0], 1)), np.cumsum(weights, axis=1)])
+        cumx = np.hstack([np.zeros((lead.shape[0], 1)), np.cumsum(weights * np.arange(lead.shape[1]), axis=1)])
+        a0 = np.maximum(hx0 - pad, 0)
+        a1 = np.minimum(hx1 + pad, lead.shape[1] - 1)
+        mass = cum[hrow, a1 + 1] - cum[hrow, a0]
+        cx = np.where(mass > 0, (cumx[hrow, a1 + 1] - cumx[hrow, a0]) / np.maximum(mass, 1e-9), 0.5 * (hx0 + hx1))
+        width = np.where(mass > 0, mass, hx1 - hx0 + 1.0)
+        # a steep stroke is as wide along a row as a flat one is tall along a column
+        flat_mass = _column_mass(cols[~steep], top[~steep], bot[~steep], weight, pad)
+        pen_h = float(np.percentile(flat_mass, 20)) if flat_mass.size else pen
+        single = width <= pen_h + 1.0
+        # a wider run with a peak above it (or a trough below) inside its columns holds two strokes
+        merged = np.zeros(hrow.size, bool)
+        for tx, ty, up in zip(tips_x, tips_y, tip_up):
+            merged |= (hx0 <= tx) & (tx <= hx1) & ((hrow > ty) if up else (hrow < ty)) & (width <= 3 * pen_h + 2)
+        merged &= ~single
+        cy = hrow.astype(np.float64)
+        cx_s, cy_s = cx[single], cy[single]
         # binary runs put centres on half pixels; along a stroke x changes smoothly with y, so each column's
         # share of the stroke gets its x from a straight-line fit
-        home = np.rint(cx).astype(np.int64)
+        home = np.rint(cx_s).astype(np.int64)
         for x in np.unique(home):
             sel = home == x
-            if sel.sum() >= 4 and np.ptp(cy[sel]) > 0:
-                slope, icpt = np.polyfit(cy[sel], cx[sel], 1)
-                cx[sel] = np.clip(icpt + slope * cy[sel], x - 0.5, x + 0.5)
-        xs.append(cx)
-        ys.append(cy)
-        # a steep column whose rows gave no point (strokes merged there) keeps its centroid
-        lonely = cols[steep][~np.isin(cols[steep], home)]
-        xs.append(lonely.astype(np.float64))
-        ys.append(c[steep][~np.isin(cols[steep], home)])
-        # tips: a steep run reaching past both neighbours' runs
-        prev_top = np.concatenate([[np.inf], top[:-1]])
-        next_top = np.concatenate([top[1:], [np.inf]])
-        prev_bot = np.concatenate([[-np.inf], bot[:-1]])
-        next_bot = np.concatenate([bot[1:], [-np.inf]])
-        up = steep & (top < prev_top) & (top < next_top)
-        down = steep & (bot > prev_bot) & (bot > next_bot) & ~up
-        xs += [cols[up].astype(np.float64), cols[down].astype(np.float64)]
-        ys += [top[up] + half - 0.5, bot[down] - half + 0.5]
+            if sel.sum() >= 4 and np.ptp(cy_s[sel]) > 0:
+                slope, icpt = np.polyfit(cy_s[sel], cx_s[sel], 1)
+                cx_s[sel] = np.clip(icpt + slope * cy_s[sel], x - 0.5, x + 0.5)
+        # a merged run's outer edges, to a fraction of a pixel: its end pixels' uncovered share, the
+        # outer pixels' covered share (its inside may be lighter where the strokes only touch)
+        hr, l0, l1 = hrow[merged], hx0[merged], hx1[merged]
+        edge0, edge1 = l0 - 0.5, l1 + 0.5
+        if pad:
+            out0 = np.where(l0 > 0, weight[hr, np.maximum(l0 - 1, 0)], 0.0)
+            out1 = np.where(l1 < w - 1, weight[hr, np.minimum(l1 + 1, w - 1)], 0.0)
+            edge0 = edge0 + (1 - weight[hr, l0]) - out0
+            edge1 = edge1 - (1 - weight[hr, l1]) + out1
+        xs += [cx_s, edge0 + 0.5 * pen_h, edge1 - 0.5 * pen_h, tips_x]
+        ys += [cy_s, cy[merged], cy[merged], tips_y]
+        # a steep column whose rows gave no point, here or next door, keeps its centroid
+        found = np.concatenate([home, np.rint(edge0 + 0.5 * pen_h), np.rint(edge1 - 0.5 * pen_h),
+                                np.rint(tips_x)]).astype(np.int64)
+        sc = cols[steep]
+        lonely = ~(np.isin(sc, found) | np.isin(sc - 1, found) | np.isin(sc + 1, found)) & (sc > 0) & (sc < w - 1)
+        xs.append(sc[lonely].astype(np.float64))
+        ys.append(c[steep][lonely])
     x_all, y_all = np.concatenate(xs), np.concatenate(ys)
     order = np.argsort(x_all, kind="stable")
     steps = np.abs(np.diff(c))[np.diff(cols) == 1]
     return Trace(x_all[order], y_all[order], cols.size / max(w, 1), int(np.sum(steps > px_per_mm * 3)))
+
+
+def _column_mass(cols: np.ndarray, top: np.ndarray, bot: np.ndarray, weight: np.ndarray, pad: int) -> np.ndarray:
+    """The ink mass of column runs, with the pixel either side when ``pad`` is 1: a sub-pixel run length."""
+    h = weight.shape[0]
+    return np.array([weight[max(a - pad, 0):min(b + pad, h - 1) + 1, x].sum() for x, a, b in zip(cols, top, bot)])
+
+
+def _tips(cols: np.ndarray, top: np.ndarray, bot: np.ndarray, steep: np.ndarray, pen: float, weight: np.ndarray,
+          pad: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sharp peaks and troughs: (x, y, is a peak) where the run tops (bottoms) of neighbouring columns reach
+    furthest, by more than a pen, at a steep column; half a pen in from the sub-pixel edge of the ink."""
+    out_x, out_y, out_up = [], [], []
+    consecutive = np.concatenate([[False], np.diff(cols) == 1])
+    segments = np.split(np.arange(cols.size), np.flatnonzero(~consecutive)[1:])
+    for seg in segments:
+        for up, ends in ((True, -top[seg]), (False, bot[seg])):
+            peaks, props = find_peaks(ends, prominence=pen, plateau_size=1)
+            for p, left, right in zip(peaks, props["left_edges"], props["right_edges"]):
+                k = seg[left:right + 1]
+                if not steep[k].any():
+                    continue
+                x = 0.5 * (cols[k[0]] + cols[k[-1]])
+                edge = float(np.mean(top[k] - 0.5)) if up else float(np.mean(bot[k] + 0.5))
+                if pad:  # the edge pixel's uncovered share, the outer pixel's covered share
+                    inner = np.array([weight[top[i] if up else bot[i], cols[i]] for i in k])
+                    outer_rows = (top[k] - 1) if up else (bot[k] + 1)
+                    ok = (outer_rows >= 0) & (outer_rows < weight.shape[0])
+                    outer = np.where(ok, weight[np.clip(outer_rows, 0, weight.shape[0] - 1), cols[k]], 0.0)
+                    shift = float(np.mean((1 - inner) - outer))
+                    edge += shift if up else -shift
+                out_x.append(x)
+                out_y.append(edge + 0.5 * pen if up else edge - 0.5 * pen)
+                out_up.append(up)
+    return np.array(out_x, np.float64), np.array(out_y, np.float64), np.array(out_up, bool)
 
 
 def to_signal(trace: Trace, lead_box: LeadBox, scale: GridScale, paper: PaperSettings, fs: float,
@@ -195,7 +268,7 @@ def to_signal(trace: Trace, lead_box: LeadBox, scale: GridScale, paper: PaperSet
 
 
 def extract_lead(prob: np.ndarray, lead_box: LeadBox, scale: GridScale, paper: PaperSettings, fs: float,
-                 n_samples: int) -> tuple[np.ndarray, np.ndarray, float]:
+                 n_samples: int, density: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """Samples (indices, mV) and a confidence for one box of the layout."""
     box = lead_box.box
     h, w = prob.shape
@@ -203,13 +276,18 @@ def extract_lead(prob: np.ndarray, lead_box: LeadBox, scale: GridScale, paper: P
     baseline = lead_box.baseline_y if lead_box.baseline_y is not None else box.cy
     y0 = int(max(0, np.floor(baseline - 1.1 * pitch)))
     y1 = int(min(h, np.ceil(baseline + 1.1 * pitch)))
-    # only columns strictly inside the cell: its edge columns hold the neighbouring lead and separators
-    trim = max(1.0, 0.3 * scale.px_per_mm_x)
-    x0, x1 = int(max(0, np.floor(box.x0 + trim))), int(min(w, np.ceil(box.x1 - trim)))
+    # the cell and a pen's reach beyond it, so that strokes at its ends are whole; then only the points that
+    # lie within the cell (the neighbouring cells' strokes reach into the margin)
+    margin = 0.35 * scale.px_per_mm_x + 1.0
+    x0 = int(max(0, np.floor(box.x0 - margin)))
+    x1 = int(min(w, np.ceil(box.x1 + margin)))
     if x1 - x0 < 2 or y1 - y0 < 2:
         return np.zeros(0, np.int64), np.zeros(0), 0.0
     crop = prob[y0:y1, x0:x1].astype(np.float64)
-    trace = trace_path(crop, baseline - y0, pitch, scale.px_per_mm_y)
+    dens = None if density is None else density[y0:y1, x0:x1].astype(np.float64)
+    trace = trace_path(crop, baseline - y0, pitch, scale.px_per_mm_y, dens)
+    inside = (trace.x + x0 >= box.x0 - 0.5) & (trace.x + x0 <= box.x1 + 0.5)
+    trace = replace(trace, x=trace.x[inside], y=trace.y[inside])
     idx, values = to_signal(trace, lead_box, scale, paper, fs, n_samples, x0, y0)
     confidence = float(trace.coverage * np.exp(-0.2 * trace.jumps))
     return idx, values, confidence

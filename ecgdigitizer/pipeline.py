@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import calibrate, extract, straighten
-from .binarize import Binarizer, ClassicalBinarizer
+from .binarize import Binarizer, ClassicalBinarizer, ink_density
 from .detect import BaselineDetector, LayoutError, LeadDetector
 from .images import grey
 from .types import LEADS_12, GridScale, LeadResult, PageLayout, PageResult, PaperSettings, canonical_lead
@@ -36,6 +36,7 @@ class Digitizer:
     read_gain_from_pulse: bool = True  # off when the user gives the gain
     layout: str | None = None  # force a layout (e.g. '3x4+1') instead of recognising it
     min_detector_confidence: float = 0.35  # below it, the fallback detector's boxes are used
+    ink_density: bool = True  # place strokes by the page's grey levels, not by the binary map alone
 
     def digitize(self, image: np.ndarray, fs: float = 500.0, n_samples: int = 5000,
                  lead_names: Sequence[str] = LEADS_12, scale: GridScale | None = None) -> PageResult:
@@ -52,11 +53,11 @@ class Digitizer:
                 page, result.homography, result.rotation_deg = s.image, s.homography, s.rotation_deg
                 if s.perspective:
                     result.notes.append("perspective corrected from the paper's outline")
+                for stage_model in (self.binarizer, self.detector):  # oracles follow the page's geometry
+                    if hasattr(stage_model, "align_to"):
+                        stage_model.align_to(s.homography if s.homography is not None else np.eye(3),
+                                             page.shape[:2])
             result.timings["straighten"] = time.perf_counter() - t
-            for stage_model in (self.binarizer, self.detector):  # oracles follow the page's geometry
-                if hasattr(stage_model, "align_to"):
-                    stage_model.align_to(result.homography if result.homography is not None else np.eye(3),
-                                         page.shape[:2])
 
             stage = "binarize"
             t = time.perf_counter()
@@ -101,7 +102,8 @@ class Digitizer:
 
             stage = "extract"
             t = time.perf_counter()
-            self._extract(prob, layout, result, names, fs, n_samples)
+            density = ink_density(page, prob > 0.5, result.scale.px_per_mm_y) if self.ink_density else None
+            self._extract(prob, density, layout, result, names, fs, n_samples)
             result.timings["extract"] = time.perf_counter() - t
         except LayoutError as e:
             result.reason = f"layout: {e}"
@@ -126,8 +128,8 @@ class Digitizer:
             result.notes.append(f"calibration pulses measure {gain:.1f} mm: gain {snapped:g} mm/mV")
         return replace(paper, gain_limb_mm_mv=snapped, gain_chest_mm_mv=snapped, from_page=True)
 
-    def _extract(self, prob: np.ndarray, layout: PageLayout, result: PageResult, names: list[str], fs: float,
-                 n_samples: int) -> None:
+    def _extract(self, prob: np.ndarray, density: np.ndarray | None, layout: PageLayout, result: PageResult,
+                 names: list[str], fs: float, n_samples: int) -> None:
         assert result.scale is not None and result.paper is not None
         sums = np.zeros_like(result.signals)
         counts = np.zeros_like(result.signals)
@@ -137,7 +139,8 @@ class Digitizer:
             if lead not in names:
                 continue
             j = names.index(lead)
-            idx, values, conf = extract.extract_lead(prob, lb, result.scale, result.paper, fs, n_samples)
+            idx, values, conf = extract.extract_lead(prob, lb, result.scale, result.paper, fs, n_samples,
+                                                      density)
             ok = np.isfinite(values)
             sums[idx[ok], j] += values[ok]
             counts[idx[ok], j] += 1
