@@ -188,6 +188,43 @@ def infer_column_time(ink: np.ndarray, rows: list[Row], layout_name: str, x_star
     return "same" if np.mean(same) > 0.6 else "shifted"
 
 
+def trace_start(ink: np.ndarray, rows: list[Row], guess: float, span_px: float, pitch: float,
+                px_per_mm: float) -> float:
+    """Where the rows' first samples are (x, px), from where their traces end: every row's last sample is
+    ``span_px`` after its first, and nothing follows it (a row's start may touch its calibration pulse).
+
+    In a band of the row the last column of ink is half a pen beyond the last sample; the pen is what the
+    flattest columns of ink measure. The median over rows, if it is within 4 mm of ``guess``; else ``guess``.
+    """
+    from .extract import find_runs
+
+    h, w = ink.shape
+    ends = []
+    for row in rows:
+        ya, yb = int(max(row.y - 0.45 * pitch, 0)), int(min(row.y + 0.45 * pitch, h))
+        xa = int(np.clip(guess + span_px - 6 * px_per_mm, 0, w))
+        xb = int(np.clip(guess + span_px + 6 * px_per_mm, 0, w))
+        if yb - ya < 3 or xb - xa < 3:
+            continue
+        cols, tops, bots = find_runs(ink[ya:yb, xa:xb])
+        if cols.size < 10:
+            continue
+        present = np.zeros(xb - xa, bool)
+        present[cols] = True
+        # the last column of the stretch of ink that reaches into the window's first half without a 1 mm gap
+        on = np.flatnonzero(present)
+        gaps = np.flatnonzero(np.diff(on) > px_per_mm)
+        stretch_end = on[gaps[0]] if gaps.size else on[-1]
+        if on[0] > 3 * px_per_mm:
+            continue
+        pen = float(np.percentile(bots - tops + 1, 20))
+        ends.append(xa + stretch_end + 0.5 - 0.5 * pen)
+    if not ends:
+        return guess
+    start = float(np.median(ends)) - span_px
+    return start if abs(start - guess) < 4 * px_per_mm else guess
+
+
 def layout_from_rows(layout_name: str, rows: list[Row], px_per_mm_x: float, paper: PaperSettings,
                      source: str, confidence: float = 1.0, column_time: str | None = None,
                      trace: np.ndarray | None = None) -> PageLayout:
@@ -207,6 +244,8 @@ def layout_from_rows(layout_name: str, rows: list[Row], px_per_mm_x: float, pape
     # one start for the whole page: the rows share it; the median of the end-anchored and measured starts
     starts = [r.x1 - span_px if abs((r.x1 - r.x0) - span_px) < 0.06 * span_px else r.x0 for r in rows]
     x_start = float(np.median(starts))
+    if trace is not None:
+        x_start = trace_start(trace > 0.5, rows, x_start, span_px, pitch, px_per_mm_x)
     if column_time is None:
         column_time = ("shifted" if trace is None else
                        infer_column_time(trace > 0.5, rows, layout_name, x_start, span_px, px_per_mm_x))
