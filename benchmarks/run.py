@@ -186,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--model", default=str(ROOT / "model"))
     p.add_argument("--categories", help="comma-separated subset")
+    p.add_argument("--variants", help="comma-separated subset of: " + ", ".join(VARIANTS))
+    p.add_argument("--limit", type=int, help="only the first LIMIT pages of each category (quick comparisons)")
     p.add_argument("--out", default=str(ROOT / "benchmarks"))
     a = p.parse_args(argv)
     n = a.pages or (30 if a.suite == "standard" else 3)
@@ -198,11 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     load_seconds = time.perf_counter() - t
     variants = [v for v, (b, d) in VARIANTS.items() if b in ("classical", "truth") or b in available]
     variants = [v for v in variants if VARIANTS[v][1] in ("baseline", "truth") or VARIANTS[v][1] in available]
+    if a.variants:
+        variants = [v for v in variants if v in a.variants.split(",")]
     skipped = [v for v in VARIANTS if v not in variants]
     out = CACHE / "outputs"
     shutil.rmtree(out, ignore_errors=True)
     jobs = [(cat, folder / "pages" / name) for cat, folder in folders.items()
-            for name in records.find_records(folder / "pages") if "/" not in name]
+            for name in [r for r in records.find_records(folder / "pages") if "/" not in r][:a.limit]]
     results = Parallel(n_jobs=a.workers, return_as="generator")(
         delayed(run_page)(rec, variants, a.model, out / cat.replace(" ", "_")) for cat, rec in jobs)
     by_key: dict[tuple[str, str], Row] = {}
@@ -218,12 +222,13 @@ def main(argv: list[str] | None = None) -> int:
     for (cat, v), row in by_key.items():
         folder = out / cat.replace(" ", "_") / v.replace(" ", "_").replace("(", "").replace(")", "").replace("+", "and")
         for align, target in ((True, row.snr), (False, row.snr_no_align)):
-            evaluation = metrics.evaluate_folders(folders[cat] / "pages" / "masked", folder, align=align)
+            done = {rec.name for c, rec in jobs if c == cat}
+            evaluation = metrics.evaluate_folders(folders[cat] / "pages" / "masked", folder, align=align, only=done)
             target += [s.snr for s in evaluation.leads]
     rows = [by_key[(c, v)] for c in folders for v in variants if (c, v) in by_key]
     from .generator import speed_table
 
-    gen = speed_table(pages=12 if a.suite == "quick" else 50)
+    gen = speed_table(pages=12 if a.suite == "quick" else 50) if not a.limit else "(not measured with --limit)\n"
     first_page = jobs[0][1]
     memory = default_memory(a.model, first_page) if "unet" in available else float("nan")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -224,9 +225,10 @@ def score_signals(record: str, ref: np.ndarray, ref_names: list[str], out: np.nd
 
 
 def evaluate_folders(ref_folder: str | os.PathLike[str], out_folder: str | os.PathLike[str],
-                     align: bool = True, extra: bool = False) -> Evaluation:
-    """Score every record of ``ref_folder`` that has a reference signal against ``out_folder``."""
-    names = records.find_records(ref_folder)
+                     align: bool = True, extra: bool = False, only: Collection[str] | None = None) -> Evaluation:
+    """Score every record of ``ref_folder`` (or those named in ``only``) that has a reference signal against
+    ``out_folder``."""
+    names = [n for n in records.find_records(ref_folder) if only is None or n in only]
     if not names:
         raise records.RecordError(f"{ref_folder}: no records (.hea files) found")
     result = Evaluation()
