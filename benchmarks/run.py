@@ -110,7 +110,7 @@ def run_page(record: Path, variants: list[str], model_dir: str, out: Path) -> li
             detector = BaselineDetector() if d == "baseline" else learned[d]
         digitizer = Digitizer(binarizer=Precomputed(b, probs[b]), detector=detector, straighten=False)
         result = digitizer.digitize(s.image, header.fs, header.n_samples, header.lead_names)
-        folder = out / v.replace(" ", "_").replace("(", "").replace(")", "").replace("+", "and")
+        folder = out / _folder_name(v)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{record.name}.hea").write_text(header.text)
         records.save_signal(folder / record.name, records.clip_to_header(result.signals, header))
@@ -119,6 +119,14 @@ def run_page(record: Path, variants: list[str], model_dir: str, out: Path) -> li
                      "layout_ok": bool(result.layout and result.layout.layout.name == meta["layout"]),
                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
     return rows
+
+
+def _folder_name(variant: str) -> str:
+    return variant.replace(" ", "_").replace("(", "").replace(")", "").replace("+", "and")
+
+
+def _snrs(ref_folder: Path, out_folder: Path, align: bool, only: set[str]) -> list[float]:
+    return [s.snr for s in metrics.evaluate_folders(ref_folder, out_folder, align=align, only=only).leads]
 
 
 @dataclass
@@ -219,12 +227,14 @@ def main(argv: list[str] | None = None) -> int:
             row.layout_ok += r["layout_ok"]
             row.seconds.append(r["seconds"])
             peak = max(peak, r["peak_mb"])
-    for (cat, v), row in by_key.items():
-        folder = out / cat.replace(" ", "_") / v.replace(" ", "_").replace("(", "").replace(")", "").replace("+", "and")
-        for align, target in ((True, row.snr), (False, row.snr_no_align)):
-            done = {rec.name for c, rec in jobs if c == cat}
-            evaluation = metrics.evaluate_folders(folders[cat] / "pages" / "masked", folder, align=align, only=done)
-            target += [s.snr for s in evaluation.leads]
+    # scoring (the official alignment is a 2-D correlation per lead) in parallel over category, variant, alignment
+    tasks = [(cat, v, align) for (cat, v) in by_key for align in (True, False)]
+    scores = Parallel(n_jobs=a.workers)(
+        delayed(_snrs)(folders[cat] / "pages" / "masked", out / cat.replace(" ", "_") / _folder_name(v), align,
+                       {rec.name for c, rec in jobs if c == cat})
+        for cat, v, align in tasks)
+    for (cat, v, align), snrs in zip(tasks, scores):
+        (by_key[(cat, v)].snr if align else by_key[(cat, v)].snr_no_align).extend(snrs)
     rows = [by_key[(c, v)] for c in folders for v in variants if (c, v) in by_key]
     from .generator import speed_table
 
