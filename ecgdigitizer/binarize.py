@@ -87,7 +87,7 @@ class ClassicalBinarizer:
         t = cv2.threshold(dark, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0] if dark.size > 100 else 76.0
         ink = remove_grid_lines((dark_ink > float(np.clip(t / 255.0, 0.2, 0.3))).astype(np.uint8), ppm)
         # where a trace crossed a grid line it lost a pixel or two: refill such gaps from the raw ink
-        gap = max(3, int(round(0.35 * ppm)) | 1)
+        gap = max(3, int(round(0.6 * ppm)) | 1)
         ink |= cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((gap, gap), np.uint8)) & raw_ink
         n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
         small = stats[:, cv2.CC_STAT_AREA] < max(3, int(0.15 * ppm * ppm))

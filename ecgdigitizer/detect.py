@@ -189,12 +189,14 @@ def infer_column_time(ink: np.ndarray, rows: list[Row], layout_name: str, x_star
 
 
 def trace_start(ink: np.ndarray, rows: list[Row], guess: float, span_px: float, pitch: float,
-                px_per_mm: float) -> float:
+                px_per_mm: float) -> tuple[float, bool]:
     """Where the rows' first samples are (x, px), from where their traces end: every row's last sample is
     ``span_px`` after its first, and nothing follows it (a row's start may touch its calibration pulse).
 
     In a band of the row the last column of ink is half a pen beyond the last sample; the pen is what the
     flattest columns of ink measure. The median over rows, if it is within 4 mm of ``guess``; else ``guess``.
+    The flag says which: the end is ``span_px`` after the first sample, so the last sample, one sample period
+    earlier, is read there too (the caller, who knows the rate, corrects).
     """
     from .extract import find_runs
 
@@ -220,9 +222,9 @@ def trace_start(ink: np.ndarray, rows: list[Row], guess: float, span_px: float, 
         pen = float(np.percentile(bots - tops + 1, 20))
         ends.append(xa + stretch_end + 0.5 - 0.5 * pen)
     if not ends:
-        return guess
+        return guess, False
     start = float(np.median(ends)) - span_px
-    return start if abs(start - guess) < 4 * px_per_mm else guess
+    return (start, True) if abs(start - guess) < 4 * px_per_mm else (guess, False)
 
 
 def layout_from_rows(layout_name: str, rows: list[Row], px_per_mm_x: float, paper: PaperSettings,
@@ -243,9 +245,9 @@ def layout_from_rows(layout_name: str, rows: list[Row], px_per_mm_x: float, pape
     pitch = np.median(np.diff([r.y for r in rows])) if len(rows) > 1 else 40 * px_per_mm_x
     # one start for the whole page: the rows share it; the median of the end-anchored and measured starts
     starts = [r.x1 - span_px if abs((r.x1 - r.x0) - span_px) < 0.06 * span_px else r.x0 for r in rows]
-    x_start = float(np.median(starts))
+    x_start, end_timed = float(np.median(starts)), False
     if trace is not None:
-        x_start = trace_start(trace > 0.5, rows, x_start, span_px, pitch, px_per_mm_x)
+        x_start, end_timed = trace_start(trace > 0.5, rows, x_start, span_px, pitch, px_per_mm_x)
     if column_time is None:
         column_time = ("shifted" if trace is None else
                        infer_column_time(trace > 0.5, rows, layout_name, x_start, span_px, px_per_mm_x))
@@ -259,7 +261,7 @@ def layout_from_rows(layout_name: str, rows: list[Row], px_per_mm_x: float, pape
         box = Box(x0, y0, x0 + width, y1, cell.lead)
         baseline = row.pulse_bottom if row.pulse_bottom is not None else row.y
         boxes.append(LeadBox(box, cell, baseline))
-    return PageLayout(layout, boxes, source, confidence)
+    return PageLayout(layout, boxes, source, confidence, end_timed=end_timed)
 
 
 class BaselineDetector:

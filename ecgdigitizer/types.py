@@ -143,6 +143,7 @@ class PageLayout:
     source: str  # 'baseline', 'yolo', 'truth'
     confidence: float = 1.0
     pulse_heights_px: list[float] = field(default_factory=list)  # calibration pulses found (1 mV each)
+    end_timed: bool = False  # columns timed from where the traces end: the last sample is read at the span's end
 
 
 @dataclass
