@@ -50,8 +50,8 @@ def ink_density(image: np.ndarray, ink: np.ndarray, px_per_mm: float) -> np.ndar
 
     The pen's anti-aliased (or blurred) edges are partly dark: their darkness, relative to the pen's full
     darkness, places a stroke to a fraction of a pixel, which a binary map cannot. The pen's darkness is the
-    90th percentile of the darkness on ``ink`` (a thin pen covers few pixels fully). (Grid lines are not subtracted: where a flat trace runs along
-    a row, the row's percentile is the trace.)
+    90th percentile of the darkness on ``ink`` (a thin pen covers few pixels fully). Grid lines are not
+    subtracted (:func:`without_lines`): where a flat trace runs along a row, the row's percentile is the trace.
     """
     on = ink.astype(bool)
     if not on.any():

@@ -211,10 +211,8 @@ def trace_start(ink: np.ndarray, rows: list[Row], guess: float, span_px: float, 
         cols, tops, bots = find_runs(ink[ya:yb, xa:xb])
         if cols.size < 10:
             continue
-        present = np.zeros(xb - xa, bool)
-        present[cols] = True
-        # the last column of the stretch of ink that reaches into the window's first half without a 1 mm gap
-        on = np.flatnonzero(present)
+        # the last column of the stretch of ink that starts in the window's first 3 mm, without a 1 mm gap
+        on = np.unique(cols)
         gaps = np.flatnonzero(np.diff(on) > px_per_mm)
         stretch_end = on[gaps[0]] if gaps.size else on[-1]
         if on[0] > 3 * px_per_mm:

@@ -187,10 +187,9 @@ def _points(chosen: np.ndarray, tops: np.ndarray, bots: np.ndarray, centre: np.n
         hr, l0, l1 = hrow[merged], hx0[merged], hx1[merged]
         edge0, edge1 = l0 - 0.5, l1 + 0.5
         if pad:
-            out0 = np.where(l0 > 0, weight[hr, np.maximum(l0 - 1, 0)], 0.0)
-            out1 = np.where(l1 < w - 1, weight[hr, np.minimum(l1 + 1, w - 1)], 0.0)
-            edge0 = edge0 + (1 - weight[hr, l0]) - out0
-            edge1 = edge1 - (1 - weight[hr, l1]) + out1
+            edge0 = edge0 + _edge_inset(weight[hr, l0], np.where(l0 > 0, weight[hr, np.maximum(l0 - 1, 0)], 0.0))
+            edge1 = edge1 - _edge_inset(weight[hr, l1],
+                                        np.where(l1 < w - 1, weight[hr, np.minimum(l1 + 1, w - 1)], 0.0))
         xs += [cx_s, edge0 + 0.5 * pen_h, edge1 - 0.5 * pen_h, tips_x]
         ys += [cy_s, cy[merged], cy[merged], tips_y]
         # a steep column whose rows gave no point, here or next door, keeps its centroid
@@ -204,6 +203,12 @@ def _points(chosen: np.ndarray, tops: np.ndarray, bots: np.ndarray, centre: np.n
     order = np.argsort(x_all, kind="stable")
     steps = np.abs(np.diff(c))[np.diff(cols) == 1]
     return Trace(x_all[order], y_all[order], cols.size / max(w, 1), int(np.sum(steps > px_per_mm * 3)))
+
+
+def _edge_inset(inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
+    """How far (px) a stroke's edge lies inside the outermost pixel of its run: that pixel's uncovered share,
+    less the covered share of the pixel beyond it (ink densities 0..1)."""
+    return (1 - inner) - outer
 
 
 def _column_mass(cols: np.ndarray, top: np.ndarray, bot: np.ndarray, weight: np.ndarray, pad: int) -> np.ndarray:
@@ -228,12 +233,12 @@ def _tips(cols: np.ndarray, top: np.ndarray, bot: np.ndarray, steep: np.ndarray,
                     continue
                 x = 0.5 * (cols[k[0]] + cols[k[-1]])
                 edge = float(np.mean(top[k] - 0.5)) if up else float(np.mean(bot[k] + 0.5))
-                if pad:  # the edge pixel's uncovered share, the outer pixel's covered share
-                    inner = np.array([weight[top[i] if up else bot[i], cols[i]] for i in k])
-                    outer_rows = (top[k] - 1) if up else (bot[k] + 1)
+                if pad:
+                    end_rows = top[k] if up else bot[k]
+                    outer_rows = end_rows - 1 if up else end_rows + 1
                     ok = (outer_rows >= 0) & (outer_rows < weight.shape[0])
                     outer = np.where(ok, weight[np.clip(outer_rows, 0, weight.shape[0] - 1), cols[k]], 0.0)
-                    shift = float(np.mean((1 - inner) - outer))
+                    shift = float(np.mean(_edge_inset(weight[end_rows, cols[k]], outer)))
                     edge += shift if up else -shift
                 out_x.append(x)
                 out_y.append(edge + 0.5 * pen if up else edge - 0.5 * pen)

@@ -36,7 +36,7 @@ class Digitizer:
     read_gain_from_pulse: bool = True  # off when the user gives the gain
     layout: str | None = None  # force a layout (e.g. '3x4+1') instead of recognising it
     min_detector_confidence: float = 0.35  # below it, the fallback detector's boxes are used
-    ink_density: bool = True  # place strokes by the page's grey levels, not by the binary map alone
+    use_ink_density: bool = True  # place strokes by the page's grey levels, not by the binary map alone
 
     def digitize(self, image: np.ndarray, fs: float = 500.0, n_samples: int = 5000,
                  lead_names: Sequence[str] = LEADS_12, scale: GridScale | None = None) -> PageResult:
@@ -106,7 +106,7 @@ class Digitizer:
 
             stage = "extract"
             t = time.perf_counter()
-            density = ink_density(page, prob > 0.5, result.scale.px_per_mm_y) if self.ink_density else None
+            density = ink_density(page, prob > 0.5, result.scale.px_per_mm_y) if self.use_ink_density else None
             self._extract(prob, density, layout, result, names, fs, n_samples)
             result.timings["extract"] = time.perf_counter() - t
         except LayoutError as e:
