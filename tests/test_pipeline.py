@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import LUDB
 
-from conftest import CINC, LUDB
 from ecgdigitizer import metrics
 from ecgdigitizer.calibrate import grid_scale
 from ecgdigitizer.generate import load_source, render_page, sample_config
@@ -73,11 +73,12 @@ def test_layout_and_lead_names_on_every_layout(source, layout: str) -> None:
     assert found == truth
 
 
-@pytest.mark.parametrize("pen_mm, floor", [(0.15, 20.0), (0.3, 16.0)])
+@pytest.mark.parametrize("pen_mm, floor", [(0.15, 20.0), (0.3, 18.0)])
 def test_clean_page_extracts_above_20_db(pen_mm: float, floor: float) -> None:
     """A clean 200-dpi page, classical binarization: with the true boxes and with the pipeline's own, >= 20 dB
     for a fine (0.15 mm) pen. A 0.3 mm pen (~2.4 px) merges the two strokes of every narrow QRS spike into one
-    blob of ink: >= 16 dB."""
+    blob of ink: >= 18 dB (17.9 and 17.8 when the strokes were placed half a pen in from the blob's edges with
+    the pen measured on flat columns, which put them 0.2 px too far in)."""
     sig, fs, names = load_source(LUDB / "45")
     cfg = sample_config("clean", 4, layout="3x4+1", dpi=200.0, trace_width_mm=pen_mm, gain_limb=10.0,
                         gain_chest=10.0, speed_mm_s=25.0, column_time="shifted", grid="red", trace_rgb=(0, 0, 0))
