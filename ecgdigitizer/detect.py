@@ -194,7 +194,8 @@ def trace_start(ink: np.ndarray, rows: list[Row], guess: float, span_px: float, 
     ``span_px`` after its first, and nothing follows it (a row's start may touch its calibration pulse).
 
     In a band of the row the last column of ink is half a pen beyond the last sample; the pen is what the
-    flattest columns of ink measure. The median over rows, if it is within 4 mm of ``guess``; else ``guess``.
+    flattest columns of ink measure. The end is looked for within 12 mm of where ``guess`` puts it (a detector's
+    boxes may all sit 7 mm late); the median over rows, if it is within 10 mm of ``guess``; else ``guess``.
     The flag says which: the end is ``span_px`` after the first sample, so the last sample, one sample period
     earlier, is read there too (the caller, who knows the rate, corrects).
     """
@@ -204,8 +205,8 @@ def trace_start(ink: np.ndarray, rows: list[Row], guess: float, span_px: float, 
     ends = []
     for row in rows:
         ya, yb = int(max(row.y - 0.45 * pitch, 0)), int(min(row.y + 0.45 * pitch, h))
-        xa = int(np.clip(guess + span_px - 6 * px_per_mm, 0, w))
-        xb = int(np.clip(guess + span_px + 6 * px_per_mm, 0, w))
+        xa = int(np.clip(guess + span_px - 12 * px_per_mm, 0, w))
+        xb = int(np.clip(guess + span_px + 12 * px_per_mm, 0, w))
         if yb - ya < 3 or xb - xa < 3:
             continue
         cols, tops, bots = find_runs(ink[ya:yb, xa:xb])
@@ -222,7 +223,7 @@ def trace_start(ink: np.ndarray, rows: list[Row], guess: float, span_px: float, 
     if not ends:
         return guess, False
     start = float(np.median(ends)) - span_px
-    return (start, True) if abs(start - guess) < 4 * px_per_mm else (guess, False)
+    return (start, True) if abs(start - guess) < 10 * px_per_mm else (guess, False)
 
 
 def layout_from_rows(layout_name: str, rows: list[Row], px_per_mm_x: float, paper: PaperSettings,

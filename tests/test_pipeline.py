@@ -8,6 +8,7 @@ from conftest import LUDB
 
 from ecgdigitizer import metrics
 from ecgdigitizer.calibrate import grid_scale
+from ecgdigitizer.detect import Row, trace_start
 from ecgdigitizer.generate import load_source, render_page, sample_config
 from ecgdigitizer.images import grey
 from ecgdigitizer.layouts import LAYOUT_NAMES
@@ -139,6 +140,25 @@ def test_columns_are_timed_to_a_pixel(source, seed: int) -> None:
     assert result.layout is not None and len(result.layout.boxes) == len(first)
     for lb in result.layout.boxes:
         assert abs(lb.box.x0 - first[(lb.cell.row, lb.cell.col)]) < 1.0
+
+
+@pytest.mark.parametrize("late_mm", [0.0, 7.0, -7.0])
+def test_the_first_sample_is_found_from_the_trace_ends_when_the_boxes_are_mm_off(source, late_mm: float) -> None:
+    """A detector's boxes all 7 mm late (one clean page did this) still give every row's first sample within a
+    pixel: the rows' ends are searched for 12 mm either side of where the boxes put them."""
+    sig, fs, names = source
+    cfg = sample_config("clean", 6, layout="3x4+1", dpi=200.0, column_time="shifted", speed_mm_s=25.0)
+    page = render_page(sig, fs, names, cfg)
+    ppm = page.meta["px_per_mm"][0]
+    first = page.meta["leads"][0]["baseline"][0][0]
+    ink = page.mask == 255
+    rows = [Row(y=m["baseline"][0][1], x0=m["baseline"][0][0], x1=m["baseline"][1][0])
+            for m in page.meta["leads"] if m["col"] == 0]
+    span_px = page.meta["span_s"] * 25.0 * ppm
+    start, timed = trace_start(ink, rows, first + late_mm * ppm, span_px, 10 * ppm, ppm)
+    assert timed
+    # the end is read one sample period late (the caller corrects it) and the pen's end cap to a pixel
+    assert abs(start + 25.0 * ppm / fs - first) < 1.0
 
 
 def test_six_leads_and_one_lead(source) -> None:
