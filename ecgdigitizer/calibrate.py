@@ -184,11 +184,13 @@ def _edges(region: np.ndarray, min_px: float) -> list[tuple[int, int, float, flo
     return out
 
 
-def find_pulse(trace: np.ndarray, baseline_y: float, x_search: tuple[float, float], px_per_mm: float) -> Pulse | None:
+def find_pulse(trace: np.ndarray, baseline_y: float, x_search: tuple[float, float], px_per_mm: float,
+               max_offset_mm: float = 5.0) -> Pulse | None:
     """A calibration pulse (a rising and a falling edge 3..12 mm apart joined by a thin top bar) near a row's start.
 
     ``trace`` is the binary trace image; the search covers ``x_search`` horizontally and from 25 mm above to
-    3 mm below ``baseline_y``. Returns the pulse closest to the baseline, or None.
+    3 mm below ``baseline_y``. Returns the pulse whose bottom is closest to the baseline, or None when none
+    is within ``max_offset_mm`` of it (the pulse of the row above, in a page of close rows, is not this row's).
     """
     h, w = trace.shape
     x0, x1 = max(int(x_search[0]), 0), min(int(x_search[1]), w)
@@ -219,4 +221,6 @@ def find_pulse(trace: np.ndarray, baseline_y: float, x_search: tuple[float, floa
             pulse = Pulse(x0 + a0, x0 + b1 + 1, top, bottom)
             if best is None or abs(pulse.bottom - baseline_y) < abs(best.bottom - baseline_y):
                 best = pulse
+    if best is not None and abs(best.bottom - baseline_y) > max_offset_mm * px_per_mm:
+        return None
     return best

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from .calibrate import find_pulse
-from .detect import ROWS_TO_LAYOUTS, LayoutError, Row, complete_rows, layout_from_rows
+from .detect import ROWS_TO_LAYOUTS, LayoutError, Row, complete_rows, lattice_rows, layout_from_rows
 from .layouts import make_layout
 from .types import LEADS_12, Box, GridScale, PageLayout, PaperSettings
 
@@ -316,6 +316,9 @@ def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, p
         # more rows than the layout has (a spurious box, or two rows read as one leaving an odd gap): the
         # least confident row goes, and the rest are completed again
         rows_d.pop(_least_confident(rows_d))
+    if len(rows) != n and len(rows) >= 2:
+        # tall traces overlap: two boxes took one baseline, or a row was missed where the gaps are uneven
+        rows = lattice_rows(trace > 0.5, rows, n, ppm)
     heights = []
     for row in rows:
         pulse = find_pulse(trace > 0.5, row.y, (min(row.x0, x_left) - 12 * ppm, row.x0 + 4 * ppm), ppm)

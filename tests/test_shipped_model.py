@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from conftest import CINC, LUDB, ROOT
@@ -62,3 +63,21 @@ def test_shipped_detector_finds_every_box() -> None:
 def test_load_models_uses_both_learned_stages() -> None:
     digitizer, classifier = load_models(str(MODEL))
     assert digitizer.binarizer.name == "unet" and digitizer.detector.name == "yolo" and classifier is None
+
+
+@pytest.mark.parametrize("source, seed", [(CINC / "E07506", 9149), (LUDB / "33", 9144)])
+def test_shipped_detector_puts_every_row_of_a_12x1_page_on_its_baseline(source, seed: int) -> None:
+    """Held-out 12-row pages. E07506: large baseline wander, the detector sees 11 boxes and two of them share a
+    baseline; the evenly spaced lattice gives every row (this page raised LayoutError). LUDB 33: V1's row
+    took the calibration pulse of the row above it, 14 mm up, as its baseline."""
+    sig, fs, names = load_source(source)
+    page = render_page(sig, fs, names, sample_config("clean", seed, layout="12x1"))
+    prob = UNetBinarizer(load(MODEL))(page.image)
+    ppm = page.meta["px_per_mm"][0]
+    scale = GridScale(ppm, ppm, "given")
+    layout = YoloDetector.load(MODEL)(page.image, prob, scale, PaperSettings())
+    assert layout.layout.name == "12x1"
+    truth = {m["lead"]: m["baseline"][0][1] for m in page.meta["leads"]}
+    pitch = np.median(np.diff(sorted(truth.values())))
+    for lb in layout.boxes:
+        assert abs(lb.baseline_y - truth[lb.cell.lead]) < 0.2 * pitch, lb.cell.lead

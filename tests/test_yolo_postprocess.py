@@ -9,6 +9,7 @@ from conftest import LUDB
 from ecgdigitizer.generate import load_source, render_page, sample_config
 from ecgdigitizer.layouts import LAYOUT_NAMES
 from ecgdigitizer.types import LEADS_12, Box, GridScale, PaperSettings
+from ecgdigitizer.detect import Row, complete_rows, lattice_rows
 from ecgdigitizer.yolo import Detection, filter_boxes, postprocess
 
 
@@ -81,3 +82,18 @@ def test_six_rows_6x2_and_3x4_with_three_rhythm_strips_are_told_apart(source) ->
         # without any class information: only the widths tell
         blind = [Detection(Box(d.box.x0, d.box.y0, d.box.x1, d.box.y1, None, d.box.score), 0) for d in dets]
         assert postprocess(blind, (page.mask > 0).astype(np.float32), scale, PaperSettings()).layout.name == layout
+
+
+def test_lattice_rows_give_every_row_where_baselines_collided_or_went_missing(source) -> None:
+    """Tall traces overlap: two rows took one baseline and another row was missed; the evenly spaced lattice
+    over the page's ink puts all twelve rows back on their baselines."""
+    page, _dets, scale = page_and_boxes(source, "12x1")
+    truth = sorted((m["baseline"][0][1], m["baseline"][0][0], m["baseline"][1][0]) for m in page.meta["leads"])
+    rows = [Row(y, x0, x1) for y, x0, x1 in truth]
+    rows[2] = Row(rows[1].y, rows[2].x0, rows[2].x1)  # row 3 took row 2's baseline
+    del rows[7]  # row 8 was not detected
+    ink = page.mask > 0
+    assert len(complete_rows(rows)) != 12  # what the gaps alone cannot mend
+    out = lattice_rows(ink, rows, 12, scale.px_per_mm_x)
+    assert len(out) == 12
+    assert np.max(np.abs(np.array([r.y for r in out]) - [t[0] for t in truth])) < 0.1 * (truth[1][0] - truth[0][0])
