@@ -316,8 +316,9 @@ def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, p
         # more rows than the layout has (a spurious box, or two rows read as one leaving an odd gap): the
         # least confident row goes, and the rest are completed again
         rows_d.pop(_least_confident(rows_d))
-    if len(rows) != n and len(rows) >= 2:
+    if len(rows) != n and len(rows) >= max(3, n // 2 + 1):
         # tall traces overlap: two boxes took one baseline, or a row was missed where the gaps are uneven
+        # (most rows must have been found: two boxes on a photo of a wall are not a page of three rows)
         rows = lattice_rows(trace > 0.5, rows, n, ppm)
     heights = []
     for row in rows:
