@@ -48,7 +48,7 @@ def test_a_spike_narrower_than_the_pen_keeps_its_peak_and_both_strokes(height: f
     assert err[peak - half_width:peak + half_width + 1].max() < 5.0
 
 
-def _column_readings(curve, fs: float, px_per_mm: float, offset_px: float):
+def _column_readings(curve, px_per_mm: float, offset_px: float):
     """A lead read once per pixel column (as the extractor reads a clean page): points at the columns' times."""
     px_per_s = px_per_mm * 25.0
     t = (np.arange(int(2.5 * px_per_s)) + offset_px) / px_per_s
@@ -64,7 +64,7 @@ def test_samples_between_column_readings_follow_the_curve_not_a_straight_line(fs
         return 1.5 * np.exp(-0.5 * ((t - 1.2345) / 0.008) ** 2) - 0.3 * np.exp(-0.5 * ((t - 1.27) / 0.012) ** 2)
 
     px_per_mm = 200 / 25.4
-    t, v = _column_readings(curve, fs, px_per_mm, 0.37)
+    t, v = _column_readings(curve, px_per_mm, 0.37)
     ts = np.arange(int(0.5 * fs), int(2.0 * fs)) / fs
     x = curve(ts)
     got = smoothing_spline(t, v, ts, SPLINE_STIFFNESS * (fs / (px_per_mm * 25.0)) ** 3)
@@ -76,6 +76,6 @@ def test_smoothing_spline_keeps_straight_lines_and_smooths_sub_pixel_noise() -> 
     ts = np.arange(1000) / 500.0
     t = np.sort(np.random.default_rng(3).uniform(0, ts[-1], 800))
     line = 0.2 + 0.5 * t
-    assert np.allclose(smoothing_spline(t, 0.2 + 0.5 * t, ts, 1.0), 0.2 + 0.5 * ts, atol=1e-6)
+    assert np.allclose(smoothing_spline(t, line, ts, 1.0), 0.2 + 0.5 * ts, atol=1e-6)
     noisy = line + np.random.default_rng(4).normal(0, 0.01, t.size)
     assert np.std(smoothing_spline(t, noisy, ts, 1.0) - (0.2 + 0.5 * ts)) < 0.75 * 0.01

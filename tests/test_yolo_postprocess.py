@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from conftest import LUDB
+from ecgdigitizer.detect import Row, complete_rows, lattice_rows
 from ecgdigitizer.generate import load_source, render_page, sample_config
 from ecgdigitizer.layouts import LAYOUT_NAMES
 from ecgdigitizer.types import LEADS_12, Box, GridScale, PaperSettings
-from ecgdigitizer.detect import Row, complete_rows, lattice_rows
 from ecgdigitizer.yolo import Detection, filter_boxes, postprocess
 
 
