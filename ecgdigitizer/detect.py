@@ -26,7 +26,7 @@ class LeadDetector(Protocol):
     name: str
 
     def __call__(self, image: np.ndarray, trace: np.ndarray, scale: GridScale, paper: PaperSettings,
-                 layout: str | None = None) -> PageLayout: ...
+                 layout: str | None = None, density: np.ndarray | None = None) -> PageLayout: ...
 
 
 class LayoutError(Exception):
@@ -269,9 +269,58 @@ def trace_start(ink: np.ndarray, rows: list[Row], guess: float, span_px: float, 
     return (start, True) if abs(start - guess) < 10 * px_per_mm else (guess, False)
 
 
+def _tick(density: np.ndarray, y: float, x: float, px_per_mm: float) -> float | None:
+    """The x of a separator tick (a short vertical stroke centred on the row's baseline ``y``) within 1.5 mm of
+    ``x``, to a hundredth of a pixel: the median centre of the pen's cover in the pixel rows 1.0-2.3 mm above
+    and below the baseline, where a row's own trace rarely is. None unless both ends are seen at one x (a
+    steep QRS stroke is slanted, or on one side only) in most of those pixel rows."""
+    h, w = density.shape
+    xa, xb = int(x - 1.5 * px_per_mm), int(x + 1.5 * px_per_mm) + 1
+    if xa < 0 or xb > w or y - 2.3 * px_per_mm < 0 or y + 2.3 * px_per_mm >= h:
+        return None
+    widest = max(0.9 * px_per_mm, 3.0)  # a pen's width, with its anti-aliased edges
+    ends = []
+    for rows in (range(int(y - 2.3 * px_per_mm), int(y - 1.0 * px_per_mm)),
+                 range(int(np.ceil(y + 1.0 * px_per_mm)), int(y + 2.3 * px_per_mm))):
+        centres = []
+        for yy in rows:
+            cover = density[yy, xa:xb].astype(np.float64)
+            on = np.flatnonzero(cover > 0.5)
+            if on.size == 0 or on[-1] - on[0] + 1 > widest:
+                continue
+            lo, hi = max(on[0] - 2, 0), min(on[-1] + 3, cover.size)
+            centres.append(xa + lo + float(np.average(np.arange(hi - lo), weights=cover[lo:hi])))
+        if len(centres) < 0.7 * len(rows):
+            return None
+        ends.append(np.array(centres))
+    (upper, lower), (mu, ml) = ends, (float(np.median(ends[0])), float(np.median(ends[1])))
+    if abs(mu - ml) > 0.3 or max(np.median(np.abs(upper - mu)), np.median(np.abs(lower - ml))) > 0.3:
+        return None
+    return 0.5 * (mu + ml)
+
+
+def tick_start(density: np.ndarray, rows: list[Row], layout_name: str, guess: float, span_px: float,
+               px_per_mm: float) -> float | None:
+    """Where the rows' first samples are (x, px), from the ticks many printers draw where the lead changes
+    within a row: a tick is exactly where its column's first sample is, and, being symmetric, places it to a
+    few hundredths of a pixel (the trace's end cap, which :func:`trace_start` reads, is a pen's width whose
+    shape depends on the printer). The median over the ticks found within 1.5 mm of where ``guess`` puts
+    them; None if there are none."""
+    layout = make_layout(layout_name)
+    starts = []
+    for r, row in enumerate(sorted(rows, key=lambda r: r.y)):
+        cells = layout.row(r)
+        width = span_px / len(cells)
+        for c in range(1, len(cells)):
+            x = _tick(density, row.y, guess + c * width, px_per_mm)
+            if x is not None:
+                starts.append(x - c * width)
+    return float(np.median(starts)) if starts else None
+
+
 def layout_from_rows(layout_name: str, rows: list[Row], px_per_mm_x: float, paper: PaperSettings,
                      source: str, confidence: float = 1.0, column_time: str | None = None,
-                     trace: np.ndarray | None = None) -> PageLayout:
+                     trace: np.ndarray | None = None, density: np.ndarray | None = None) -> PageLayout:
     """Named boxes for every cell of a layout, given its rows (top to bottom) and their trace extents.
 
     A row shows ``span`` seconds: 10 s at 25 mm/s (5 s at 50 mm/s), starting where its traces start. Where a
@@ -290,6 +339,10 @@ def layout_from_rows(layout_name: str, rows: list[Row], px_per_mm_x: float, pape
     x_start, end_timed = float(np.median(starts)), False
     if trace is not None:
         x_start, end_timed = trace_start(trace > 0.5, rows, x_start, span_px, pitch, px_per_mm_x)
+    if density is not None:
+        ticked = tick_start(density, rows, layout_name, x_start, span_px, px_per_mm_x)
+        if ticked is not None:  # the first sample itself, not the end cap
+            x_start, end_timed = ticked, False
     if column_time is None:
         column_time = ("shifted" if trace is None else
                        infer_column_time(trace > 0.5, rows, layout_name, x_start, span_px, px_per_mm_x))
@@ -312,7 +365,7 @@ class BaselineDetector:
     name = "baseline"
 
     def __call__(self, image: np.ndarray, trace: np.ndarray, scale: GridScale, paper: PaperSettings,
-                 layout: str | None = None) -> PageLayout:
+                 layout: str | None = None, density: np.ndarray | None = None) -> PageLayout:
         ppm = scale.px_per_mm_y
         rows = complete_rows(find_rows(trace, ppm))
         if len(rows) < 2:
@@ -329,6 +382,7 @@ class BaselineDetector:
         confidence = 1.0 if len(rows) in ROWS_TO_LAYOUTS else 0.4
         if len(rows) != make_layout(name).nrows:
             raise LayoutError(f"found {len(rows)} rows of traces, which fits no known layout")
-        result = layout_from_rows(name, rows, scale.px_per_mm_x, paper, self.name, confidence, trace=trace)
+        result = layout_from_rows(name, rows, scale.px_per_mm_x, paper, self.name, confidence, trace=trace,
+                                  density=density)
         result.pulse_heights_px = heights
         return result

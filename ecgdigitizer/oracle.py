@@ -41,7 +41,7 @@ class TruthDetector:
         self.homography = homography
 
     def __call__(self, image: np.ndarray, trace: np.ndarray, scale: GridScale, paper: PaperSettings,
-                 layout: str | None = None) -> PageLayout:
+                 layout: str | None = None, density: np.ndarray | None = None) -> PageLayout:
         meta = self.meta
         layout = make_layout(meta["layout"], span=meta["span_s"], column_time=meta["column_time"])
         leads = meta["leads"]

@@ -76,10 +76,11 @@ class Digitizer:
 
             stage = "layout"
             t = time.perf_counter()
+            density = ink_density(page, prob > 0.5, result.scale.px_per_mm_y) if self.use_ink_density else None
             layout: PageLayout | None = None
             error: LayoutError | None = None
             try:
-                layout = self.detector(page, prob, result.scale, self.paper, self.layout)
+                layout = self.detector(page, prob, result.scale, self.paper, self.layout, density)
                 why = f"{self.detector.name} boxes unsure (confidence {layout.confidence:.2f})"
             except LayoutError as e:
                 error, why = e, f"{self.detector.name} detector: {e}"
@@ -88,7 +89,7 @@ class Digitizer:
             if (layout is None or layout.confidence < self.min_detector_confidence) and fallback is not None \
                     and fallback.name != self.detector.name:
                 try:
-                    layout = fallback(page, prob, result.scale, self.paper, self.layout)
+                    layout = fallback(page, prob, result.scale, self.paper, self.layout, density)
                     result.notes.append(f"{why}; used the {fallback.name} detector")
                 except LayoutError:
                     if layout is None:
@@ -106,7 +107,6 @@ class Digitizer:
 
             stage = "extract"
             t = time.perf_counter()
-            density = ink_density(page, prob > 0.5, result.scale.px_per_mm_y) if self.use_ink_density else None
             self._extract(prob, density, layout, result, names, fs, n_samples)
             result.timings["extract"] = time.perf_counter() - t
         except LayoutError as e:

@@ -144,8 +144,8 @@ class YoloDetector:
                 for b, c, s in zip(boxes, cls, scores[keep])]
 
     def __call__(self, image: np.ndarray, trace: np.ndarray, scale: GridScale, paper: PaperSettings,
-                 layout: str | None = None) -> PageLayout:
-        return postprocess(self.raw(image), trace, scale, paper, layout, self.conf, self.iou)
+                 layout: str | None = None, density: np.ndarray | None = None) -> PageLayout:
+        return postprocess(self.raw(image), trace, scale, paper, layout, self.conf, self.iou, density)
 
 
 def filter_boxes(detections: list[Detection], conf: float = 0.25, iou: float = 0.5) -> list[Detection]:
@@ -172,12 +172,13 @@ def on_traces(detections: list[Detection], trace: np.ndarray, min_share: float =
 
 
 def postprocess(detections: list[Detection], trace: np.ndarray, scale: GridScale, paper: PaperSettings,
-                layout: str | None = None, conf: float = 0.25, iou: float = 0.5) -> PageLayout:
+                layout: str | None = None, conf: float = 0.25, iou: float = 0.5,
+                density: np.ndarray | None = None) -> PageLayout:
     """Raw boxes -> filtered boxes (confident, not duplicated, on traces) -> a consistent, named layout."""
     kept = on_traces(filter_boxes(detections, conf, iou), trace)
     if len(kept) < 2:
         raise LayoutError(f"the detector found {len(kept)} lead boxes")
-    return assemble(kept, trace, scale, paper, layout)
+    return assemble(kept, trace, scale, paper, layout, density)
 
 
 def _overlap(a: Box, b: Box) -> tuple[float, float]:
@@ -296,7 +297,7 @@ def _baseline(trace: np.ndarray, y0: float, y1: float, x0: float, x1: float) -> 
 
 
 def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, paper: PaperSettings,
-             layout: str | None = None) -> PageLayout:
+             layout: str | None = None, density: np.ndarray | None = None) -> PageLayout:
     """Raw boxes -> rows -> layout (or the one given) -> one aligned, named box per cell."""
     ppm = scale.px_per_mm_x
     span_px = (10.0 if paper.speed_mm_s <= 25 else 5.0) * paper.speed_mm_s * ppm
@@ -330,7 +331,8 @@ def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, p
     if len(rows) != n:
         raise LayoutError(f"{len(rows)} rows of lead boxes, but layout {name} has {n}")
     confidence = float(np.mean([d.box.score for d in detections]))
-    result = layout_from_rows(name, rows, scale.px_per_mm_x, paper, "yolo", confidence, trace=trace)
+    result = layout_from_rows(name, rows, scale.px_per_mm_x, paper, "yolo", confidence, trace=trace,
+                              density=density)
     result.pulse_heights_px = heights
     # each cell's box takes the vertical extent of the detection over it (the row's median if it was filled in)
     kept = drop_duplicates(detections)

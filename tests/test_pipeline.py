@@ -7,8 +7,9 @@ import pytest
 from conftest import LUDB
 
 from ecgdigitizer import metrics
+from ecgdigitizer.binarize import ink_density
 from ecgdigitizer.calibrate import grid_scale
-from ecgdigitizer.detect import Row, trace_start
+from ecgdigitizer.detect import Row, tick_start, trace_start
 from ecgdigitizer.generate import load_source, render_page, sample_config
 from ecgdigitizer.images import grey
 from ecgdigitizer.layouts import LAYOUT_NAMES
@@ -159,6 +160,29 @@ def test_the_first_sample_is_found_from_the_trace_ends_when_the_boxes_are_mm_off
     assert timed
     # the end is read one sample period late (the caller corrects it) and the pen's end cap to a pixel
     assert abs(start + 25.0 * ppm / fs - first) < 1.0
+
+
+@pytest.mark.parametrize(("layout", "dpi"), [("3x4+1", 200.0), ("6x2", 150.0), ("3x4", 100.0)])
+def test_separator_ticks_place_the_first_sample_to_a_tenth_of_a_pixel(source, layout: str, dpi: float) -> None:
+    """Where the printer drew ticks at the lead changes, they give the rows' first sample to a tenth of a pixel
+    (the trace's end, which the pen's cap blurs, to half a pixel); with no ticks there is no answer, whatever
+    steep strokes cross the column boundaries."""
+    sig, fs, names = source
+    for separators in (True, False):
+        cfg = sample_config("clean", 6, layout=layout, dpi=dpi, column_time="shifted", speed_mm_s=25.0,
+                            separators=separators)
+        page = render_page(sig, fs, names, cfg)
+        ppm = page.meta["px_per_mm"][0]
+        first = page.meta["leads"][0]["baseline"][0][0]
+        rows = [Row(y=m["baseline"][0][1], x0=m["baseline"][0][0], x1=m["baseline"][1][0])
+                for m in page.meta["leads"] if m["col"] == 0]
+        density = ink_density(page.image, page.mask > 0, ppm)  # traces, pulses and ticks
+        span_px = page.meta["span_s"] * 25.0 * ppm
+        got = tick_start(density, rows, layout, first + 0.8 * ppm, span_px, ppm)  # the guess 0.8 mm off
+        if separators:
+            assert got is not None and abs(got - first) < 0.1
+        else:
+            assert got is None
 
 
 def test_six_leads_and_one_lead(source) -> None:
