@@ -52,7 +52,7 @@ class Digitizer:
                 s = straighten.straighten(image)
                 page, result.homography, result.rotation_deg = s.image, s.homography, s.rotation_deg
                 if s.perspective:
-                    result.notes.append("perspective corrected from the paper's outline")
+                    result.notes.append(f"perspective corrected from {s.perspective}")
                 for stage_model in (self.binarizer, self.detector):  # oracles follow the page's geometry
                     if hasattr(stage_model, "align_to"):
                         stage_model.align_to(s.homography if s.homography is not None else np.eye(3),

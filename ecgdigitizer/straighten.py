@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import scipy.fft
 from scipy.ndimage import map_coordinates
 
 from .images import grey as to_grey
@@ -24,7 +25,7 @@ class Straightened:
     image: np.ndarray
     homography: np.ndarray  # input pixels -> straightened pixels
     rotation_deg: float  # rotation undone (counter-clockwise positive, as cv2.getRotationMatrix2D)
-    perspective: bool
+    perspective: str  # what perspective was corrected from: "", "the paper's outline", "the grid", or both
     confidence: float
 
 
@@ -105,6 +106,12 @@ def rotate(image: np.ndarray, angle_deg: float) -> tuple[np.ndarray, np.ndarray]
     h, w = image.shape[:2]
     m = np.eye(3)
     m[:2] = cv2.getRotationMatrix2D((w / 2, h / 2), -angle_deg, 1.0)
+    return warp_whole(image, m)
+
+
+def warp_whole(image: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Warp by the homography ``m`` onto a canvas that keeps every corner; the homography actually applied."""
+    h, w = image.shape[:2]
     corners = cv2.perspectiveTransform(np.array([[[0, 0], [w, 0], [w, h], [0, h]]], np.float64), m)[0]
     lo, hi = corners.min(0), corners.max(0)
     m = np.array([[1, 0, -lo[0]], [0, 1, -lo[1]], [0, 0, 1]]) @ m
@@ -158,20 +165,160 @@ def rectify_paper(image: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, n
 
 
 def straighten(image: np.ndarray, max_deg: float = 20.0) -> Straightened:
-    """Perspective (when the sheet's outline is visible and not rectangular) then rotation."""
+    """Perspective (when the sheet's outline is visible and not rectangular), rotation, then what perspective
+    is left where the grid shows it (:func:`grid_perspective`)."""
     g = to_grey(image)
     hom = np.eye(3)
-    perspective = False
+    sources = []
     corners = find_paper(g)
     if corners is not None:
         image, hom = rectify_paper(image, corners)
         g = to_grey(image)
-        perspective = True
+        sources.append("the paper's outline")
     angle, confidence = estimate_rotation(g, max_deg)
     total = angle
     if abs(angle) >= 0.05:
         image, m = rotate(image, angle)
         hom = m @ hom
-    if perspective:  # the rotation the outline removed, for the record
+    keystone = grid_perspective(to_grey(image))
+    if keystone is not None:
+        image, m = warp_whole(image, keystone)
+        hom = m @ hom
+        sources.append("the grid")
+    if corners is not None:  # the rotation the outline removed, for the record
         total = float(np.degrees(np.arctan2(corners[1, 1] - corners[0, 1], corners[1, 0] - corners[0, 0]))) * -1
-    return Straightened(image, hom, total, perspective, confidence)
+    return Straightened(image, hom, total, " and ".join(sources), confidence)
+
+
+def _peak_masks(tile: int, f1: float, max_deg: float = 6.0) -> dict[tuple[int, float], np.ndarray]:
+    """Where to look in a tile's centred spectrum for the grid's peaks: near the x (0) or y (1) frequency axis,
+    at the radius of the 1 mm or the 5 mm lines (within 15 %)."""
+    c = tile // 2
+    yy, xx = np.mgrid[0:tile, 0:tile] - c
+    r = np.hypot(xx, yy)
+    masks = {}
+    for axis, (along, across) in enumerate(((xx, yy), (yy, xx))):
+        for mm in (1.0, 5.0):
+            masks[axis, mm] = ((r >= 0.85 * f1 / mm) & (r <= 1.15 * f1 / mm) & (along > 0)
+                               & (np.abs(across) <= np.tan(np.deg2rad(max_deg)) * along + 1))
+    return masks
+
+
+def _sub_bin(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    den = a - 2 * b + c
+    return np.where(den != 0, 0.5 * (a - c) / np.where(den != 0, den, 1), 0.0)
+
+
+def local_grid(grey: np.ndarray, px_per_mm: float, tile: int = 256, min_prominence: float = 6.0
+               ) -> list[tuple[float, float, np.ndarray]]:
+    """Per tile of the page: its centre (x, y) and the 2x2 matrix whose columns are the image vectors of 1 mm
+    along the grid's x and y, from the tile's spectral peaks of the 1 mm lines (else the 5 mm ones), placed to
+    a fraction of a frequency bin. Tiles without a clear grid (margins, background) are left out."""
+    g = grey.astype(np.float32)
+    g = g - cv2.GaussianBlur(g, (0, 0), 4)
+    h, w = g.shape
+    step = tile // 2
+    corners = [(y0, x0) for y0 in range(0, h - tile + 1, step) for x0 in range(0, w - tile + 1, step)]
+    if not corners:
+        return []
+    win = np.outer(np.hanning(tile), np.hanning(tile)).astype(np.float32)
+    mag = np.empty((len(corners), tile, tile), np.float32)
+    for i, (y0, x0) in enumerate(corners):
+        t = g[y0:y0 + tile, x0:x0 + tile]
+        mag[i] = np.abs(np.fft.fftshift(scipy.fft.fft2((t - t.mean()) * win)))
+    c = tile // 2
+    vectors = np.full((len(corners), 2, 2), np.nan)
+    for (axis, mm), mask in sorted(_peak_masks(tile, tile / px_per_mm).items(), key=lambda kv: -kv[0][1]):
+        ring = mag[:, mask]
+        k = np.argmax(ring, axis=1)
+        idx = np.flatnonzero(mask)[k]
+        py, px = np.divmod(idx, tile)
+        prominence = (ring.max(axis=1) - np.median(ring, axis=1)) / (ring.std(axis=1) + 1e-9)
+        ok = (prominence > min_prominence) & (py > 0) & (py < tile - 1) & (px > 0) & (px < tile - 1)
+        n = np.arange(len(corners))
+        pyc, pxc = np.clip(py, 1, tile - 2), np.clip(px, 1, tile - 2)
+        dx = _sub_bin(mag[n, pyc, pxc - 1], mag[n, pyc, pxc], mag[n, pyc, pxc + 1])
+        dy = _sub_bin(mag[n, pyc - 1, pxc], mag[n, pyc, pxc], mag[n, pyc + 1, pxc])
+        freq = np.stack([px - c + dx, py - c + dy], axis=1) / tile * mm  # cycles per px of the 1 mm lattice
+        vectors[ok, axis] = freq[ok]  # the 5 mm lines first, so the 1 mm ones overwrite them where seen
+    out = []
+    for (y0, x0), rows in zip(corners, vectors):
+        if np.isfinite(rows).all() and abs(np.linalg.det(rows)) > 1e-12:
+            out.append((x0 + tile / 2, y0 + tile / 2, np.linalg.inv(rows)))
+    return out
+
+
+def _jacobians(params: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    a, b, d, e, g, h = params
+    x, y = pts[:, 0], pts[:, 1]
+    w = g * x + h * y + 1
+    xp = ((1 + a) * x + b * y) / w
+    yp = (d * x + (1 + e) * y) / w
+    j = np.empty((len(x), 2, 2))
+    j[:, 0, 0] = (1 + a - g * xp) / w
+    j[:, 0, 1] = (b - h * xp) / w
+    j[:, 1, 0] = (d - g * yp) / w
+    j[:, 1, 1] = (1 + e - h * yp) / w
+    return j
+
+
+def grid_homography(grey: np.ndarray, px_per_mm: float, min_tiles: int = 12) -> tuple[np.ndarray, float] | None:
+    """The homography that makes the grid square and even over the whole page (a photo's perspective, which
+    rotation cannot undo), fitted to the local grid of every tile; with the tiles' median misfit (relative to
+    1 mm) or None."""
+    from scipy.optimize import least_squares
+
+    shrink = max(1.0, px_per_mm / 4.0)  # 4 px per mm resolve the 1 mm lines; 256 px tiles then span 64 mm
+    small = cv2.resize(grey, None, fx=1 / shrink, fy=1 / shrink, interpolation=cv2.INTER_AREA) if shrink > 1 else grey
+    tiles = [(x * shrink, y * shrink, m * shrink) for x, y, m in local_grid(small, px_per_mm / shrink)]
+    if len(tiles) < min_tiles:
+        return None
+    h, w = grey.shape
+    scale = max(h, w) / 2
+    pts = np.array([[(x - w / 2) / scale, (y - h / 2) / scale] for x, y, _ in tiles])
+    basis = np.array([m for _, _, m in tiles]) / scale  # per mm, in the normalised coordinates
+
+    s0 = float(np.median(np.abs(np.linalg.det(basis))) ** 0.5)  # 1 mm, at the page's median scale
+
+    def residual(q: np.ndarray) -> np.ndarray:
+        mapped = _jacobians(q, pts) @ basis  # rectified vectors of 1 mm along x and y
+        return (mapped - s0 * np.eye(2)).ravel()
+
+    fit = least_squares(residual, np.zeros(6), loss="soft_l1", f_scale=0.01 * s0)
+    a, b, d, e, g, hh = fit.x
+    rms = float(np.sqrt(np.median(fit.fun ** 2)) / s0)  # relative misfit of a tile's 1 mm
+    norm = np.array([[1 / scale, 0, -w / 2 / scale], [0, 1 / scale, -h / 2 / scale], [0, 0, 1]])
+    core = np.array([[1 + a, b, 0], [d, 1 + e, 0], [g, hh, 1]])
+    return np.linalg.inv(norm) @ core @ norm, rms
+
+
+def grid_perspective(grey: np.ndarray, min_px: float = 1.0, max_misfit: float = 0.02) -> np.ndarray | None:
+    """The homography that evens out the grid of a straightened page (:func:`grid_homography`), or None when
+    there is no grid to fit, the fit is poor (its tiles' median misfit over ``max_misfit`` of 1 mm), or it
+    would move no point of the page by ``min_px`` more than a rotation and scaling do (a flat page)."""
+    from .calibrate import grid_scale
+
+    scale = grid_scale(grey)
+    # a strong perspective smears the grid's period over the page, so that no period is found for the whole
+    # page: the tiles then look near the page size's scale (a letter or A4 sheet), or a quarter either way
+    guesses = (1.0,) if scale.source == "grid" else (1.0, 0.8, 1.25)
+    for guess in guesses:
+        found = grid_homography(grey, scale.px_per_mm_x * guess)
+        if found is not None and found[1] <= max_misfit:
+            break
+    else:
+        return None
+    m = found[0] / found[0][2, 2]
+    h, w = grey.shape
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h], [w / 2, 0], [w, h / 2], [w / 2, h], [0, h / 2]], np.float64)
+    moved = cv2.perspectiveTransform(corners[None], m)[0]
+    # the similarity (rotation, scale, shift) closest to the move, by least squares: what is left is
+    # perspective and shear
+    x, y = corners[:, 0], corners[:, 1]
+    one, zero = np.ones_like(x), np.zeros_like(x)
+    design = np.vstack([np.stack([x, -y, one, zero], 1), np.stack([y, x, zero, one], 1)])
+    (a, b, tx, ty), *_ = np.linalg.lstsq(design, np.r_[moved[:, 0], moved[:, 1]], rcond=None)
+    rest = moved - np.stack([a * x - b * y + tx, b * x + a * y + ty], 1)
+    if float(np.abs(rest).max()) < min_px:
+        return None
+    return np.diag([1, 1, np.hypot(a, b)]) @ m  # the page keeps its size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from conftest import LUDB
@@ -15,7 +16,7 @@ from ecgdigitizer.images import grey
 from ecgdigitizer.layouts import LAYOUT_NAMES
 from ecgdigitizer.oracle import TruthBinarizer, TruthDetector
 from ecgdigitizer.pipeline import Digitizer
-from ecgdigitizer.straighten import estimate_rotation
+from ecgdigitizer.straighten import estimate_rotation, straighten
 from ecgdigitizer.types import LEADS_12
 
 
@@ -37,6 +38,34 @@ def test_rotation_is_recovered_within_two_tenths_of_a_degree(source, angle: floa
     cfg = sample_config("scan", 21, rotation_deg=angle, perspective=0.0, crop=0.0, dpi=150.0)
     estimate, confidence = estimate_rotation(grey(render_page(sig, fs, names, cfg).image))
     assert abs(estimate - angle) <= 0.2 and confidence > 0.3
+
+
+def _rhythm_bend(page, homography: np.ndarray) -> float:
+    """How far (px) the rhythm strip's plotted samples stray from evenly spaced columns after ``homography``."""
+    strip = next(p for p in page.placements if p.cell.ncols == 1)
+    x = cv2.perspectiveTransform(strip.xy[None].astype(np.float64), homography)[0][:, 0]
+    n = np.arange(x.size)
+    return float(np.abs(x - np.polyval(np.polyfit(n, x, 1), n)).max())
+
+
+@pytest.mark.parametrize("tilt", [(4e-5, 0.0), (-3e-5, 5e-5), (0.0, 0.0)])
+def test_perspective_without_the_papers_outline_is_undone_from_the_grid(source, tilt) -> None:
+    """A photo taken at an angle that shows no edge of the sheet: rotation cannot undo it, and the columns of
+    a row drift by several pixels (tens of samples); the grid, evened out tile by tile, brings them back under
+    a pixel. A flat page is left alone."""
+    sig, fs, names = source
+    cfg = sample_config("clean", 3, layout="3x4+1", dpi=200.0, column_time="shifted", speed_mm_s=25.0)
+    page = render_page(sig, fs, names, cfg)
+    h, w = page.image.shape[:2]
+    centre = np.array([[1, 0, -w / 2], [0, 1, -h / 2], [0, 0, 1.0]])
+    keystone = np.linalg.inv(centre) @ np.array([[1, 0, 0], [0, 1, 0], [tilt[0], tilt[1], 1.0]]) @ centre
+    photo = cv2.warpPerspective(page.image, keystone, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    s = straighten(photo)
+    if tilt == (0.0, 0.0):
+        assert "grid" not in s.perspective and _rhythm_bend(page, s.homography) < 0.5
+    else:
+        assert _rhythm_bend(page, keystone) > 4.0  # what rotation alone would leave
+        assert "grid" in s.perspective and _rhythm_bend(page, s.homography @ keystone) < 1.0
 
 
 @pytest.mark.parametrize("seed", range(8))
