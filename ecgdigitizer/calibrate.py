@@ -75,12 +75,12 @@ def period(profile: np.ndarray, prior_px_per_mm: float | None = None) -> Period:
     freqs = np.fft.rfftfreq(pad)
     floor = np.median(spec) + 1e-9
     hyps = np.exp(np.linspace(np.log(MIN_PX_PER_MM), np.log(MAX_PX_PER_MM), 2500))
-    scores = np.empty(hyps.size)
-    for i, h in enumerate(hyps):
-        k = np.arange(1, max(2, int(0.45 * 5 * h)) + 1)
-        teeth = np.interp(k / (5 * h), freqs, spec)
-        between = np.interp((k - 0.5) / (5 * h), freqs, spec)
-        scores[i] = (teeth.mean() - between.mean()) / floor
+    kmax = np.maximum(2, (0.45 * 5 * hyps).astype(int))  # harmonics below 0.45 cycles per px
+    k = np.arange(1, int(kmax.max()) + 1)[None, :]
+    on = k <= kmax[:, None]
+    teeth = np.interp(k / (5 * hyps[:, None]), freqs, spec)
+    between = np.interp((k - 0.5) / (5 * hyps[:, None]), freqs, spec)
+    scores = (np.where(on, teeth - between, 0.0).sum(axis=1) / on.sum(axis=1)) / floor
     best = float(scores.max())
     peaks = [i for i in range(1, hyps.size - 1)
              if scores[i] >= scores[i - 1] and scores[i] >= scores[i + 1] and scores[i] >= 0.4 * best]
