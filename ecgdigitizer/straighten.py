@@ -1,9 +1,11 @@
-"""Straighten the page: perspective from the paper's outline where a photo shows one, then rotation from the
-page's periodicity.
+"""Straighten the page: perspective from the paper's outline where a photo shows one, rotation from the page's
+periodicity, then what perspective and rotation the grid still shows.
 
 A straight ECG page is periodic along x and y (grid lines, baselines), so its 2-D spectrum concentrates on the
 two frequency axes; a rotated page rotates those axes. The coarse angle comes from the spectrum's angular
-energy, the fine one from the sharpness of the dark pixels' projection profile.
+energy, the fine one from the sharpness of the strongest edges' projection profile. Where a grid shows, its
+lattice, measured tile by tile, gives the homography that makes it square and even: a photo's keystone, and
+the last tenths of a degree that traces' wandering baselines hide from the projection.
 """
 
 from __future__ import annotations
@@ -166,27 +168,29 @@ def rectify_paper(image: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, n
 
 def straighten(image: np.ndarray, max_deg: float = 20.0) -> Straightened:
     """Perspective (when the sheet's outline is visible and not rectangular), rotation, then what perspective
-    is left where the grid shows it (:func:`grid_perspective`)."""
+    and rotation are left where the grid shows them (:func:`grid_correction`)."""
     g = to_grey(image)
     hom = np.eye(3)
     sources = []
     corners = find_paper(g)
+    total = 0.0
     if corners is not None:
         image, hom = rectify_paper(image, corners)
         g = to_grey(image)
         sources.append("the paper's outline")
+        total = float(np.degrees(np.arctan2(corners[1, 1] - corners[0, 1], corners[1, 0] - corners[0, 0]))) * -1
     angle, confidence = estimate_rotation(g, max_deg)
-    total = angle
+    total += angle
     if abs(angle) >= 0.05:
         image, m = rotate(image, angle)
         hom = m @ hom
-    keystone = grid_perspective(to_grey(image))
-    if keystone is not None:
-        image, m = warp_whole(image, keystone)
+    fix = grid_correction(to_grey(image))
+    if fix is not None:
+        image, m = warp_whole(image, fix.homography)
         hom = m @ hom
-        sources.append("the grid")
-    if corners is not None:  # the rotation the outline removed, for the record
-        total = float(np.degrees(np.arctan2(corners[1, 1] - corners[0, 1], corners[1, 0] - corners[0, 0]))) * -1
+        total += fix.rotation_deg
+        if fix.perspective:
+            sources.append("the grid")
     return Straightened(image, hom, total, " and ".join(sources), confidence)
 
 
@@ -227,6 +231,7 @@ def local_grid(grey: np.ndarray, px_per_mm: float, tile: int = 256, min_prominen
         t = g[y0:y0 + tile, x0:x0 + tile]
         mag[i] = np.abs(np.fft.fftshift(scipy.fft.fft2((t - t.mean()) * win)))
     c = tile // 2
+    logm = np.log(mag + 1e-6)  # a Hann-windowed peak is near Gaussian: a parabola through its log is unbiased
     vectors = np.full((len(corners), 2, 2), np.nan)
     for (axis, mm), mask in sorted(_peak_masks(tile, tile / px_per_mm).items(), key=lambda kv: -kv[0][1]):
         ring = mag[:, mask]
@@ -237,8 +242,8 @@ def local_grid(grey: np.ndarray, px_per_mm: float, tile: int = 256, min_prominen
         ok = (prominence > min_prominence) & (py > 0) & (py < tile - 1) & (px > 0) & (px < tile - 1)
         n = np.arange(len(corners))
         pyc, pxc = np.clip(py, 1, tile - 2), np.clip(px, 1, tile - 2)
-        dx = _sub_bin(mag[n, pyc, pxc - 1], mag[n, pyc, pxc], mag[n, pyc, pxc + 1])
-        dy = _sub_bin(mag[n, pyc - 1, pxc], mag[n, pyc, pxc], mag[n, pyc + 1, pxc])
+        dx = _sub_bin(logm[n, pyc, pxc - 1], logm[n, pyc, pxc], logm[n, pyc, pxc + 1])
+        dy = _sub_bin(logm[n, pyc - 1, pxc], logm[n, pyc, pxc], logm[n, pyc + 1, pxc])
         freq = np.stack([px - c + dx, py - c + dy], axis=1) / tile * mm  # cycles per px of the 1 mm lattice
         vectors[ok, axis] = freq[ok]  # the 5 mm lines first, so the 1 mm ones overwrite them where seen
     out = []
@@ -292,10 +297,22 @@ def grid_homography(grey: np.ndarray, px_per_mm: float, min_tiles: int = 12) -> 
     return np.linalg.inv(norm) @ core @ norm, rms
 
 
-def grid_perspective(grey: np.ndarray, min_px: float = 1.0, max_misfit: float = 0.02) -> np.ndarray | None:
+@dataclass(frozen=True)
+class GridCorrection:
+    homography: np.ndarray  # straightened pixels -> pixels where the grid is square and even
+    rotation_deg: float  # the rotation it undoes (counter-clockwise positive)
+    perspective: bool  # whether it undoes perspective (or shear) too, not only a rotation
+
+
+def grid_correction(grey: np.ndarray, min_px: float = 1.0, max_misfit: float = 0.02) -> GridCorrection | None:
     """The homography that evens out the grid of a straightened page (:func:`grid_homography`), or None when
     there is no grid to fit, the fit is poor (its tiles' median misfit over ``max_misfit`` of 1 mm), or it
-    would move no point of the page by ``min_px`` more than a rotation and scaling do (a flat page)."""
+    would move no point of the page by ``min_px`` beyond a scaling (a flat, straight page).
+
+    Its perspective part undoes a photo's keystone. Its rotation part finishes :func:`estimate_rotation`,
+    whose projection of a page's strongest edges follows the traces' baseline wander where the grid is faint
+    (a red grid in grey, 0.2-0.3 degrees off on some pages); the grid's lattice, measured tile by tile, is
+    straight to a few hundredths of a degree."""
     from .calibrate import grid_scale
 
     scale = grid_scale(grey)
@@ -319,6 +336,8 @@ def grid_perspective(grey: np.ndarray, min_px: float = 1.0, max_misfit: float = 
     design = np.vstack([np.stack([x, -y, one, zero], 1), np.stack([y, x, zero, one], 1)])
     (a, b, tx, ty), *_ = np.linalg.lstsq(design, np.r_[moved[:, 0], moved[:, 1]], rcond=None)
     rest = moved - np.stack([a * x - b * y + tx, b * x + a * y + ty], 1)
-    if float(np.abs(rest).max()) < min_px:
+    theta = float(np.arctan2(b, a))
+    perspective = float(np.abs(rest).max()) >= min_px
+    if not perspective and abs(theta) * 0.5 * np.hypot(h, w) < min_px:
         return None
-    return np.diag([1, 1, np.hypot(a, b)]) @ m  # the page keeps its size
+    return GridCorrection(np.diag([1, 1, np.hypot(a, b)]) @ m, float(np.degrees(theta)), perspective)
