@@ -3,7 +3,7 @@ periodicity, then what perspective and rotation the grid still shows.
 
 A straight ECG page is periodic along x and y (grid lines, baselines), so its 2-D spectrum concentrates on the
 two frequency axes; a rotated page rotates those axes. The coarse angle comes from the spectrum's angular
-energy, the fine one from the sharpness of the strongest edges' projection profile. Where a grid shows, its
+energy, the fine one from the sharpness of the strongest edges' projection profiles. Where a grid shows, its
 lattice, measured tile by tile, gives the homography that makes it square and even: a photo's keystone, and
 the last tenths of a degree that traces' wandering baselines hide from the projection.
 """
@@ -72,25 +72,35 @@ def _projection_sharpness(ys: np.ndarray, xs: np.ndarray, angles_deg: np.ndarray
 
 
 def refine_angle(grey: np.ndarray, coarse: float, span: float = 0.6, step: float = 0.02) -> float:
-    """Refine an angle by maximising the sharpness of the horizontal projection of the strongest horizontal
-    edges (grid lines, baselines, text lines: wiggly traces matter less there than among dark pixels)."""
+    """Refine an angle by maximising the sharpness of two projections: of the strongest horizontal edges onto
+    y (grid lines, baselines, text lines) and of the strongest vertical edges onto x (grid lines, QRS strokes,
+    calibration pulses, separators). Each counts relative to its own best, so that neither dominates: without
+    a grid, the traces' baselines wander and tilt the first by up to 0.3 degrees, their steep strokes keep the
+    second upright."""
     g, _ = _small(grey, 2048)
-    edges = np.abs(cv2.Sobel(g.astype(np.float32), cv2.CV_32F, 0, 1, ksize=3))
-    strong = edges > np.percentile(edges, 95)
-    ys, xs = np.nonzero(strong)
-    if ys.size < 100:
-        return coarse
-    if ys.size > 400_000:
-        pick = np.random.default_rng(0).choice(ys.size, 400_000, replace=False)
-        ys, xs = ys[pick], xs[pick]
-    ys = ys.astype(np.float64) - g.shape[0] / 2
-    xs = xs.astype(np.float64) - g.shape[1] / 2
     angles = np.arange(coarse - span, coarse + span + step / 2, step)
-    # a page rotated counter-clockwise by a lifts its right side: y' = y cos a + x sin a straightens it
-    scores = _projection_sharpness(ys, xs, angles, int(np.hypot(*g.shape)) + 2)
-    k = int(np.argmax(scores))
+    bins = int(np.hypot(*g.shape)) + 2
+    total = np.zeros(angles.size)
+    for dx, dy in ((0, 1), (1, 0)):
+        edges = np.abs(cv2.Sobel(g.astype(np.float32), cv2.CV_32F, dx, dy, ksize=3))
+        strong = edges >= max(float(np.percentile(edges, 95)), 1e-6)  # >=: a binary page's edges share one value
+        ys, xs = np.nonzero(strong)
+        if ys.size < 100:
+            continue
+        if ys.size > 400_000:
+            pick = np.random.default_rng(0).choice(ys.size, 400_000, replace=False)
+            ys, xs = ys[pick], xs[pick]
+        ys = ys.astype(np.float64) - g.shape[0] / 2
+        xs = xs.astype(np.float64) - g.shape[1] / 2
+        # a page rotated counter-clockwise by a lifts its right side: y cos a + x sin a straightens its rows,
+        # x cos a - y sin a its columns
+        scores = _projection_sharpness(ys, xs, angles, bins) if dy else _projection_sharpness(-xs, ys, angles, bins)
+        total += scores / scores.max()
+    if not total.any():
+        return coarse
+    k = int(np.argmax(total))
     if 0 < k < angles.size - 1:  # parabolic peak
-        a, b, c = scores[k - 1], scores[k], scores[k + 1]
+        a, b, c = total[k - 1], total[k], total[k + 1]
         den = a - 2 * b + c
         return float(angles[k] + (0.5 * (a - c) / den * step if den != 0 else 0.0))
     return float(angles[k])
@@ -234,6 +244,8 @@ def local_grid(grey: np.ndarray, px_per_mm: float, tile: int = 256, min_prominen
     logm = np.log(mag + 1e-6)  # a Hann-windowed peak is near Gaussian: a parabola through its log is unbiased
     vectors = np.full((len(corners), 2, 2), np.nan)
     for (axis, mm), mask in sorted(_peak_masks(tile, tile / px_per_mm).items(), key=lambda kv: -kv[0][1]):
+        if mask.sum() < 3:  # that line spacing is beyond what the tile resolves at this scale
+            continue
         ring = mag[:, mask]
         k = np.argmax(ring, axis=1)
         idx = np.flatnonzero(mask)[k]
@@ -313,19 +325,30 @@ def grid_correction(grey: np.ndarray, min_px: float = 1.0, max_misfit: float = 0
     whose projection of a page's strongest edges follows the traces' baseline wander where the grid is faint
     (a red grid in grey, 0.2-0.3 degrees off on some pages); the grid's lattice, measured tile by tile, is
     straight to a few hundredths of a degree."""
-    from .calibrate import grid_scale
+    from .calibrate import MAX_PX_PER_MM, MIN_PX_PER_MM, grid_scale, page_prior
 
-    scale = grid_scale(grey)
+    scale = grid_scale(grey).px_per_mm_x
     # a strong perspective smears the grid's period over the page, so that no period is found for the whole
-    # page: the tiles then look near the page size's scale (a letter or A4 sheet), or a quarter either way
-    guesses = (1.0,) if scale.source == "grid" else (1.0, 0.8, 1.25)
+    # page, or a harmonic is (one axis seen): the tiles then look near the page size's scale (a letter or A4
+    # sheet), a quarter either way, or at half the period found
+    prior = page_prior(grey.shape)
+    guesses: list[float] = []
+    for guess in (scale, prior, 0.8 * prior, 1.25 * prior, 0.5 * scale):
+        plausible = MIN_PX_PER_MM <= guess <= MAX_PX_PER_MM
+        if plausible and all(abs(np.log(guess / g)) > 0.1 for g in guesses):  # the tiles look 15 % either way
+            guesses.append(guess)
+    # a wrong scale can still fit within max_misfit (tiles read off-lattice peaks), but worse than the right
+    # one, which fits to a few thousandths: the best fit wins, and one that close ends the search
+    best: tuple[np.ndarray, float] | None = None
     for guess in guesses:
-        found = grid_homography(grey, scale.px_per_mm_x * guess)
-        if found is not None and found[1] <= max_misfit:
+        found = grid_homography(grey, guess)
+        if found is not None and (best is None or found[1] < best[1]):
+            best = found
+        if best is not None and best[1] <= 0.003:
             break
-    else:
+    if best is None or best[1] > max_misfit:
         return None
-    m = found[0] / found[0][2, 2]
+    m = best[0] / best[0][2, 2]
     h, w = grey.shape
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h], [w / 2, 0], [w, h / 2], [w / 2, h], [0, h / 2]], np.float64)
     moved = cv2.perspectiveTransform(corners[None], m)[0]

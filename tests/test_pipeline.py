@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from conftest import LUDB
+from conftest import CINC, LUDB
 
 from ecgdigitizer import metrics
 from ecgdigitizer.binarize import ink_density
@@ -38,6 +38,17 @@ def test_rotation_is_recovered_within_two_tenths_of_a_degree(source, angle: floa
     cfg = sample_config("scan", 21, rotation_deg=angle, perspective=0.0, crop=0.0, dpi=150.0)
     estimate, confidence = estimate_rotation(grey(render_page(sig, fs, names, cfg).image))
     assert abs(estimate - angle) <= 0.2 and confidence > 0.3
+
+
+@pytest.mark.parametrize(("seed", "angle"), [(1, 0.0), (4, 0.0), (4, -0.6), (3, 1.3)])
+def test_rotation_of_a_page_without_grid_is_read_from_its_strokes_too(seed: int, angle: float) -> None:
+    """Without a grid the horizontal edges are the traces' and the text's; this record's baselines wander, and
+    their projection alone tilted these pages by 0.2-0.5 degrees. The QRS strokes and the pulses' edges are
+    upright: projected onto x, they hold the estimate within a few hundredths of a degree."""
+    sig, fs, names = load_source(CINC / "E07501")
+    cfg = sample_config("clean", seed, dpi=200.0, grid="none", rotation_deg=angle)
+    estimate, _ = estimate_rotation(grey(render_page(sig, fs, names, cfg).image))
+    assert abs(estimate - angle) < 0.06
 
 
 def _rhythm_bend(page, homography: np.ndarray) -> float:
@@ -82,6 +93,31 @@ def test_the_grid_finishes_a_rotation_to_two_hundredths_of_a_degree(source, angl
     assert fix is not None and not fix.perspective
     assert abs(fix.rotation_deg - angle) < 0.02
     assert grid_correction(grey(page.image)) is None  # a straight page is left alone
+
+
+def test_the_grid_finishes_a_rotation_when_its_scale_was_read_at_a_harmonic(source, monkeypatch) -> None:
+    """On a noisy photo the whole-page period may come out at twice the grid's (one axis seen); the tiles
+    then try half of it and the page size's scale before giving up."""
+    import ecgdigitizer.calibrate as calibrate
+
+    sig, fs, names = source
+    page = render_page(sig, fs, names, sample_config("clean", 3, layout="3x4+1", dpi=200.0, grid="red"))
+    h, w = page.image.shape[:2]
+    turned = cv2.warpAffine(page.image, cv2.getRotationMatrix2D((w / 2, h / 2), 0.5, 1.0), (w, h),
+                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    true_scale = calibrate.grid_scale(grey(turned))
+    doubled = type(true_scale)(2 * true_scale.px_per_mm_x, 2 * true_scale.px_per_mm_y, "grid", 0.5)
+    monkeypatch.setattr(calibrate, "grid_scale", lambda *args, **kwargs: doubled)
+    fix = grid_correction(grey(turned))
+    assert fix is not None and abs(fix.rotation_deg - 0.5) < 0.02
+
+
+def test_a_coarse_page_without_grid_has_nothing_for_the_grid_to_correct(source) -> None:
+    """75 dpi, no grid: every scale tried (down to half the page size's, below what a tile resolves) finds no
+    lattice, and the page is left as it is rather than failing."""
+    sig, fs, names = source
+    page = render_page(sig, fs, names, sample_config("clean", 5, dpi=75.0, grid="none", rotation_deg=0.0))
+    assert grid_correction(grey(page.image)) is None
 
 
 @pytest.mark.parametrize("seed", range(8))
