@@ -98,7 +98,7 @@ def test_the_grid_finishes_a_rotation_to_two_hundredths_of_a_degree(source, angl
 def test_the_grid_finishes_a_rotation_when_its_scale_was_read_at_a_harmonic(source, monkeypatch) -> None:
     """On a noisy photo the whole-page period may come out at twice the grid's (one axis seen); the tiles
     then try half of it and the page size's scale before giving up."""
-    import ecgdigitizer.calibrate as calibrate
+    from ecgdigitizer import calibrate
 
     sig, fs, names = source
     page = render_page(sig, fs, names, sample_config("clean", 3, layout="3x4+1", dpi=200.0, grid="red"))
