@@ -190,10 +190,10 @@ def straighten(image: np.ndarray, max_deg: float = 20.0) -> Straightened:
         sources.append("the paper's outline")
         total = float(np.degrees(np.arctan2(corners[1, 1] - corners[0, 1], corners[1, 0] - corners[0, 0]))) * -1
     angle, confidence = estimate_rotation(g, max_deg)
-    total += angle
-    if abs(angle) >= 0.05:
+    if abs(angle) >= 0.05:  # below, not worth a resampling (the grid may still take it out)
         image, m = rotate(image, angle)
         hom = m @ hom
+        total += angle
     fix = grid_correction(to_grey(image))
     if fix is not None:
         image, m = warp_whole(image, fix.homography)
