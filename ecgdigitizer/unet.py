@@ -118,7 +118,7 @@ def save(model: UNet, folder: str | os.PathLike[str], extra: dict | None = None)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     # fp16 on disk (half the size; inference runs in bf16 or fp32 anyway), plain tensors only
-    torch.save({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()},
+    torch.save({k: (v.half() if v.is_floating_point() else v).cpu() for k, v in model.state_dict().items()},
                folder / "unet.pt")
     (folder / "unet.json").write_text(json.dumps({"config": asdict(model.config), **(extra or {})}, indent=1))
 

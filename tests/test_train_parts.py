@@ -1,0 +1,58 @@
+"""Parts of training that the end-to-end quick run does not pin down: stage names and the patch stream."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from conftest import LUDB
+from torch.utils.data import DataLoader
+
+from ecgdigitizer.generate import generate_record
+from ecgdigitizer.train import train_models
+from ecgdigitizer.train.pages import page_files
+from ecgdigitizer.train.unet import PatchStream
+from ecgdigitizer.train.yolo import _epoch_cap
+
+
+def test_unknown_stage_is_refused_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECGD_STAGES", "unet,yolov8")
+    with pytest.raises(ValueError, match="yolov8"):
+        train_models(str(tmp_path / "no such data"), str(tmp_path / "model"))
+    assert not (tmp_path / "model" / "training.json").exists()
+
+
+def test_patch_stream_workers_draw_their_own_patches(tmp_path: Path) -> None:
+    for name in ("93", "101"):
+        generate_record(str(LUDB), name, tmp_path, "clean", 1, 1, {"dpi": 100.0, "layout": "3x4"})
+    pages = page_files(tmp_path)
+    assert len(pages) == 2
+    stream = PatchStream(pages, pool_size=2, patch=64, batch=16, seed=5)
+    loader = iter(DataLoader(stream, batch_size=None, num_workers=2))
+    batches = [next(loader) for _ in range(4)]  # workers take turns: 0, 1, 0, 1
+    for x, y in batches:
+        assert x.shape == (16, 3, 64, 64) and y.shape == (16, 1, 64, 64)
+        assert str(x.dtype) == "torch.uint8" and set(np.unique(y.numpy())) <= {0, 1}
+    # most patches are centred near a trace
+    with_trace = np.mean([float(y[k].sum() > 0) for _, y in batches for k in range(16)])
+    assert with_trace > 0.6
+    # two workers do not repeat each other's draws (each its own seed and its own share of the pages)
+    assert not np.array_equal(batches[0][0].numpy(), batches[1][0].numpy())
+
+
+def test_yolo_epoch_cap_shortens_ultralytics_time_mode() -> None:
+    # ultralytics' time mode re-plans its epochs from the time left; the cap shortens that time to the epochs
+    shorten = _epoch_cap(epochs=5)
+    now = time.time()
+    trainer = SimpleNamespace(args=SimpleNamespace(time=1.0), train_time_start=now - 120.0, epoch=1, start_epoch=0)
+    shorten(trainer)  # two epochs in 120 s: five take ~300 s
+    assert trainer.args.time == pytest.approx(300.0 / 3600, rel=0.01)
+    trainer = SimpleNamespace(args=SimpleNamespace(time=0.05), train_time_start=now - 120.0, epoch=1, start_epoch=0)
+    shorten(trainer)  # a time budget shorter than the cap stays
+    assert trainer.args.time == 0.05
+    trainer = SimpleNamespace(args=SimpleNamespace(time=1.0), train_time_start=now - 60.0, epoch=3, start_epoch=3)
+    shorten(trainer)  # resumed at epoch 3 of 5: two epochs left, 60 s each
+    assert trainer.args.time == pytest.approx(120.0 / 3600, rel=0.01)
