@@ -4,8 +4,8 @@
     python train_model.py -d DATA -m MODEL [-v]
 
 Options the organisers' command cannot pass are read from the environment (see ``ecgdigitizer.train``):
-ECGD_TIME_BUDGET_MIN, ECGD_PAGES_PER_RECORD, ECGD_UNET_EPOCHS, ECGD_YOLO_EPOCHS, ECGD_SEED, ECGD_WORKERS,
-ECGD_QUICK.
+ECGD_TIME_BUDGET_MIN, ECGD_PAGES_PER_RECORD, ECGD_UNET_STEPS, ECGD_YOLO_EPOCHS, ECGD_SEED, ECGD_WORKERS,
+ECGD_DEVICE, ECGD_STAGES, ECGD_QUICK (defaults for 2 CPU cores, or for a GPU where torch sees one).
 """
 
 from __future__ import annotations

@@ -56,3 +56,27 @@ def test_yolo_epoch_cap_shortens_ultralytics_time_mode() -> None:
     trainer = SimpleNamespace(args=SimpleNamespace(time=1.0), train_time_start=now - 60.0, epoch=3, start_epoch=3)
     shorten(trainer)  # resumed at epoch 3 of 5: two epochs left, 60 s each
     assert trainer.args.time == pytest.approx(120.0 / 3600, rel=0.01)
+
+
+def test_gpu_defaults_apply_only_where_training_runs_on_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from ecgdigitizer.train.config import GPU, TrainConfig, from_environment
+
+    for name in ("ECGD_QUICK", "ECGD_DEVICE", "ECGD_UNET_BATCH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    cfg = from_environment()
+    assert (cfg.pages_per_record, cfg.unet_batch, cfg.time_budget_min) == (8, 32, 30.0)
+    assert all(getattr(cfg, k) == v for k, v in GPU.items()) and cfg.workers >= 2
+    monkeypatch.setenv("ECGD_UNET_BATCH", "12")  # a variable still wins
+    assert from_environment().unet_batch == 12
+    monkeypatch.setenv("ECGD_DEVICE", "cpu")  # the CPU asked for: the CPU's defaults
+    assert from_environment() == TrainConfig(device="cpu", unet_batch=12)
+    monkeypatch.delenv("ECGD_DEVICE")
+    monkeypatch.setenv("ECGD_QUICK", "1")  # the quick setting is quick on a GPU too
+    quick = from_environment()
+    assert quick.quick and quick.unet_steps == 160 and quick.pages_per_record == 1 and quick.time_budget_min == 2.5
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("ECGD_QUICK")
+    assert from_environment() == TrainConfig(unet_batch=12)
