@@ -206,10 +206,12 @@ def drop_duplicates(detections: list[Detection]) -> list[Detection]:
         ox, oy = _overlap(a, b)
         if ox <= 0.2 or oy <= 0.5:
             return False
-        # full-width strips (12x1, rhythm strips) of neighbouring rows overlap when their traces are tall,
-        # but their centres stay apart
+        # full-width strips (12x1, rhythm strips) of neighbouring rows overlap when their traces are tall, and
+        # so does a quarter box whose tall trace reaches into the rhythm strip below it; their centres stay
+        # apart. (A strip's partial duplicate shares its centre.)
         strips = min(a.width, b.width) > 0.75 * widest
-        return not strips or abs(a.cy - b.cy) < 0.35 * min(a.height, b.height)
+        unlike = min(a.width, b.width) < 0.6 * max(a.width, b.width)
+        return not (strips or unlike) or abs(a.cy - b.cy) < 0.35 * min(a.height, b.height)
 
     kept: list[Detection] = []
     for d in sorted(detections, key=lambda d: -d.box.score):
@@ -238,12 +240,30 @@ def group_rows(detections: list[Detection]) -> list[list[Detection]]:
             rows.append([d])
         else:
             best.append(d)
-    rows = _join_pieces(rows)
-    rows = sorted(rows, key=lambda r: float(np.median([d.box.cy for d in r])))
+    rows = _drop_close_strips(sorted(_join_pieces(rows), key=lambda r: float(np.median([d.box.cy for d in r]))))
     # one row too many for a layout (header text, a stamp), or more than any layout has: the least
     # confident row goes
     while len(rows) not in ROWS_TO_LAYOUTS and (len(rows) - 1 in ROWS_TO_LAYOUTS or len(rows) > 12):
         rows.pop(_least_confident(rows))
+    return rows
+
+
+def _drop_close_strips(rows: list[list[Detection]]) -> list[list[Detection]]:
+    """Of two lone full-width strips overlapping over half the smaller one's height whose centres are under 0.3 of
+    the rows' median spacing apart (two boxes of one rhythm strip, offset too far for ``drop_duplicates``), the
+    more confident one. Rows sorted top down."""
+    while len(rows) >= 3:
+        centres = [float(np.median([d.box.cy for d in r])) for r in rows]
+        pitch = float(np.median(np.diff(centres)))
+        widest = max(d.box.width for r in rows for d in r)
+        close = [k for k in range(len(rows) - 1) if len(rows[k]) == len(rows[k + 1]) == 1
+                 and min(rows[k][0].box.width, rows[k + 1][0].box.width) > 0.75 * widest
+                 and _overlap(rows[k][0].box, rows[k + 1][0].box)[1] > 0.5
+                 and centres[k + 1] - centres[k] < 0.3 * pitch]
+        if not close:
+            break
+        k = close[0]
+        rows.pop(k if rows[k][0].box.score < rows[k + 1][0].box.score else k + 1)
     return rows
 
 
@@ -267,6 +287,8 @@ def _join_pieces(rows: list[list[Detection]]) -> list[list[Detection]]:
 def choose_layout(rows: list[list[Detection]], span_px: float) -> str:
     """The layout that fits the rows: their count, the widths of their boxes, and the classes detected."""
     n = len(rows)
+    if sum(len(r) == 1 and r[0].box.width >= 0.75 * span_px for r in rows) >= 4:
+        return "12x1"  # only 12x1 has more than three full-width strips (rows its tall traces hid are filled in)
     known = sorted(ROWS_TO_LAYOUTS)
     n_fit = min(known, key=lambda k: (abs(k - n), -k))
     names = ROWS_TO_LAYOUTS[n_fit]

@@ -97,3 +97,31 @@ def test_lattice_rows_give_every_row_where_baselines_collided_or_went_missing(so
     out = lattice_rows(ink, rows, 12, scale.px_per_mm_x)
     assert len(out) == 12
     assert np.max(np.abs(np.array([r.y for r in out]) - [t[0] for t in truth])) < 0.1 * (truth[1][0] - truth[0][0])
+
+
+def test_rhythm_strips_survive_tall_neighbours_and_lose_their_twins(source) -> None:
+    """Three rhythm strips: a quarter box above whose tall trace reaches over most of the first strip is not
+    that strip's duplicate; a second box of one strip, a third of its height lower, is."""
+    page, dets, scale = page_and_boxes(source, "3x4+3")
+    strips = sorted((d for d in dets if d.box.width > 0.75 * max(e.box.width for e in dets)), key=lambda d: d.box.cy)
+    first, last = strips[0].box, strips[-1].box
+    above = max((d for d in dets if d not in strips and d.box.x0 < first.cx), key=lambda d: d.box.cy)
+    tall = Detection(Box(above.box.x0, above.box.y0, above.box.x1, first.y0 + 0.8 * first.height, above.box.lead,
+                         0.95), above.cls)
+    twin = Detection(Box(last.x0 + 5, last.y0 + 0.35 * last.height, last.x1 - 5, last.y1 + 0.35 * last.height,
+                         None, 0.5), 0)
+    damaged = [tall if d is above else d for d in dets] + [twin]
+    result = postprocess(damaged, (page.mask > 0).astype(np.float32), scale, PaperSettings())
+    assert result.layout.name == "3x4+3"
+    truth = {(m["row"], m["col"]): m["lead"] for m in page.meta["leads"]}
+    assert {k: lb.cell.lead for k, lb in cells(result).items()} == truth
+
+
+def test_twelve_strips_with_three_missing_are_still_12x1(source) -> None:
+    page, dets, scale = page_and_boxes(source, "12x1")
+    kept = [d for d in dets if d.lead not in ("aVL", "V2", "V5")]  # nine strips: as many rows as no layout has
+    result = postprocess(kept, (page.mask > 0).astype(np.float32), scale, PaperSettings())
+    assert result.layout.name == "12x1"
+    truth = {m["lead"]: m["baseline"][0][1] for m in page.meta["leads"]}
+    pitch = np.median(np.diff(sorted(truth.values())))
+    assert all(abs(lb.baseline_y - truth[lb.cell.lead]) < 0.1 * pitch for lb in result.boxes)
