@@ -158,8 +158,24 @@ def find_paper(grey: np.ndarray) -> np.ndarray | None:
     h, w = g.shape
     if np.any((pts[:, 0] < 2) | (pts[:, 0] > w - 3) | (pts[:, 1] < 2) | (pts[:, 1] > h - 3)):
         return None  # the sheet runs off the photo: its outline is not all there
-    # refine each corner on the full-resolution edge
-    return _order_corners(pts / scale)
+    corners = _order_corners(pts / scale)
+    return corners if sheet_like(corners) else None
+
+
+def sheet_like(corners: np.ndarray, max_skew_deg: float = 25.0, min_side_ratio: float = 0.6) -> bool:
+    """Whether corners (tl, tr, br, bl) can be a sheet seen in perspective: every angle within ``max_skew_deg`` of
+    a right angle and opposite sides of like length. The bright region a shadow or uneven light leaves is often
+    a four-cornered shape too (one seen: angles 44 degrees off, the top a third of the bottom); a homography to
+    it would tear the page apart, where the rotation and the grid straighten it well."""
+    for k in range(4):
+        a, b, d = corners[k], corners[(k + 1) % 4], corners[(k - 1) % 4]
+        u, v = b - a, d - a
+        cos = float(np.dot(u, v) / max(np.linalg.norm(u) * np.linalg.norm(v), 1e-9))
+        if abs(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))) - 90.0) > max_skew_deg:
+            return False
+    sides = [np.linalg.norm(corners[(k + 1) % 4] - corners[k]) for k in range(4)]
+    return min(sides[0], sides[2]) >= min_side_ratio * max(sides[0], sides[2]) and \
+        min(sides[1], sides[3]) >= min_side_ratio * max(sides[1], sides[3])
 
 
 def rectify_paper(image: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
