@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Train the way the shipped model was trained, on one CUDA GPU: the pages rendered once, then the U-Net and YOLO
-# side by side, each with MINUTES (13 for the shipped model: ~16 min in all on an H100 with 16 CPU cores).
+# side by side, each with MINUTES (13 for the shipped model: ~15 min in all on an H100 with 16 CPU cores).
 #     bash scripts/train_gpu.sh DATA MODEL [MINUTES]
 # The GPU's defaults (ecgdigitizer/train/config.py, GPU) apply: 8 pages per record, batches of 32. The pages stay
 # in $ECGD_WORK (default MODEL/.work, git-ignored under model/); the U-Net's log goes to MODEL/.work/unet.log.
