@@ -3,8 +3,9 @@ and write everything ``load_models`` needs to the model folder.
 
 Written to MODEL: ``unet.pt``/``unet.json`` (binarizer), ``yolo.pt``/``yolo.json`` (lead boxes),
 ``config.json`` (the options of the last run; each stage's are in ``training.json``), ``records.txt``
-(records trained on), ``training.json`` (generator version, timings and validation figures). Generated pages live in ``MODEL/.work`` (or ``$ECGD_WORK``) while
-training runs, so that an interrupted run resumes; they are removed at the end unless ``ECGD_KEEP_WORK=1``.
+(records trained on), ``training.json`` (generator version, timings and validation figures). Generated pages
+live in ``MODEL/.work`` (or ``$ECGD_WORK``) while training runs, so that an interrupted run resumes; they are
+removed at the end unless ``ECGD_KEEP_WORK=1``.
 ``ECGD_STAGES`` picks what runs (``unet,yolo`` by default; ``pages`` renders the pages only): with the pages
 rendered once, the two stages can run side by side, each writing its own part of ``training.json``.
 """
