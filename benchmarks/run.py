@@ -198,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, help="only the first LIMIT pages of each category (quick comparisons)")
     p.add_argument("--out", default=str(ROOT / "benchmarks"))
     a = p.parse_args(argv)
+    for given, known in ((a.categories, CATEGORIES), (a.variants, VARIANTS)):
+        unknown = [x for x in (given.split(",") if given else []) if x not in known]
+        if unknown:
+            p.error(f"unknown {', '.join(map(repr, unknown))}; choose from: {', '.join(known)}")
     n = a.pages or (30 if a.suite == "standard" else 3)
     start = time.perf_counter()
     folders = build(n)
