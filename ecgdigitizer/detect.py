@@ -16,6 +16,7 @@ import numpy as np
 from scipy.signal import find_peaks
 
 from .calibrate import find_pulse
+from .extract import find_runs, find_tick
 from .layouts import make_layout
 from .types import Box, GridScale, LeadBox, PageLayout, PaperSettings
 
@@ -176,8 +177,6 @@ def choose_layout(ink: np.ndarray, rows: list[Row], px_per_mm: float) -> str:
 def _activity(ink: np.ndarray, row: Row, x0: float, x1: float, pitch: float, px_per_mm: float) -> np.ndarray:
     """QRS activity along a stretch of a row: each column's longest vertical stroke beyond 3.5 mm (printed
     labels and separators are shorter), smoothed over a millimetre."""
-    from .extract import find_runs
-
     h, w = ink.shape
     ya, yb = int(max(row.y - 0.45 * pitch, 0)), int(min(row.y + 0.45 * pitch, h))
     xa, xb = int(max(x0, 0)), int(min(x1, w))
@@ -242,8 +241,6 @@ def trace_start(ink: np.ndarray, rows: list[Row], guess: float, span_px: float, 
     The flag says which: the end is ``span_px`` after the first sample, so the last sample, one sample period
     earlier, is read there too (the caller, who knows the rate, corrects).
     """
-    from .extract import find_runs
-
     h, w = ink.shape
     ends = []
     for row in rows:
@@ -269,36 +266,6 @@ def trace_start(ink: np.ndarray, rows: list[Row], guess: float, span_px: float, 
     return (start, True) if abs(start - guess) < 10 * px_per_mm else (guess, False)
 
 
-def _tick(density: np.ndarray, y: float, x: float, px_per_mm: float) -> float | None:
-    """The x of a separator tick (a short vertical stroke centred on the row's baseline ``y``) within 1.5 mm of
-    ``x``, to a hundredth of a pixel: the median centre of the pen's cover in the pixel rows 1.0-2.3 mm above
-    and below the baseline, where a row's own trace rarely is. None unless both ends are seen at one x (a
-    steep QRS stroke is slanted, or on one side only) in most of those pixel rows."""
-    h, w = density.shape
-    xa, xb = int(x - 1.5 * px_per_mm), int(x + 1.5 * px_per_mm) + 1
-    if xa < 0 or xb > w or y - 2.3 * px_per_mm < 0 or y + 2.3 * px_per_mm >= h:
-        return None
-    widest = max(0.9 * px_per_mm, 3.0)  # a pen's width, with its anti-aliased edges
-    ends = []
-    for rows in (range(int(y - 2.3 * px_per_mm), int(y - 1.0 * px_per_mm)),
-                 range(int(np.ceil(y + 1.0 * px_per_mm)), int(y + 2.3 * px_per_mm))):
-        centres = []
-        for yy in rows:
-            cover = density[yy, xa:xb].astype(np.float64)
-            on = np.flatnonzero(cover > 0.5)
-            if on.size == 0 or on[-1] - on[0] + 1 > widest:
-                continue
-            lo, hi = max(on[0] - 2, 0), min(on[-1] + 3, cover.size)
-            centres.append(xa + lo + float(np.average(np.arange(hi - lo), weights=cover[lo:hi])))
-        if len(centres) < 0.7 * len(rows):
-            return None
-        ends.append(np.array(centres))
-    (upper, lower), (mu, ml) = ends, (float(np.median(ends[0])), float(np.median(ends[1])))
-    if abs(mu - ml) > 0.3 or max(np.median(np.abs(upper - mu)), np.median(np.abs(lower - ml))) > 0.3:
-        return None
-    return 0.5 * (mu + ml)
-
-
 def tick_start(density: np.ndarray, rows: list[Row], layout_name: str, guess: float, span_px: float,
                px_per_mm: float) -> float | None:
     """Where the rows' first samples are (x, px), from the ticks many printers draw where the lead changes
@@ -312,7 +279,7 @@ def tick_start(density: np.ndarray, rows: list[Row], layout_name: str, guess: fl
         cells = layout.row(r)
         width = span_px / len(cells)
         for c in range(1, len(cells)):
-            x = _tick(density, row.y, guess + c * width, px_per_mm)
+            x = find_tick(density, row.y, guess + c * width, px_per_mm)
             if x is not None:
                 starts.append(x - c * width)
     return float(np.median(starts)) if starts else None
@@ -339,6 +306,7 @@ def layout_from_rows(layout_name: str, rows: list[Row], px_per_mm_x: float, pape
     x_start, end_timed = float(np.median(starts)), False
     if trace is not None:
         x_start, end_timed = trace_start(trace > 0.5, rows, x_start, span_px, pitch, px_per_mm_x)
+    ticked = None
     if density is not None:
         ticked = tick_start(density, rows, layout_name, x_start, span_px, px_per_mm_x)
         if ticked is not None:  # the first sample itself, not the end cap
@@ -355,8 +323,8 @@ def layout_from_rows(layout_name: str, rows: list[Row], px_per_mm_x: float, pape
         y0, y1 = row.y - 0.5 * pitch, row.y + 0.5 * pitch
         box = Box(x0, y0, x0 + width, y1, cell.lead)
         baseline = row.pulse_bottom if row.pulse_bottom is not None else row.y
-        boxes.append(LeadBox(box, cell, baseline))
-    return PageLayout(layout, boxes, source, confidence, end_timed=end_timed)
+        boxes.append(LeadBox(box, cell, baseline, float(pitch)))
+    return PageLayout(layout, boxes, source, confidence, end_timed=end_timed, ticks=ticked is not None)
 
 
 class BaselineDetector:

@@ -3,12 +3,13 @@
 In each pixel column of a lead's box the ink forms vertical runs: the trace, and maybe a neighbour's QRS, a
 label or a pen mark. A Viterbi path picks one run per column (or none), paying for vertical jumps between
 consecutive columns and, weakly, for distance from the row's baseline, so the trace is followed by continuity
-where traces cross or touch. A pen of width p draws a steep stroke over p columns, so a run's centre
-is the trace's value in its column; where the trace turns (a QRS peak) the run's far end, half a pen in, is
-the peak, which a median or a centroid would flatten. Values are sub-pixel (probability-weighted) and are interpolated onto the
-record's samples by a smoothing spline (a cubic between columns, which linear interpolation is not at a peak,
-and the reading's sub-pixel noise smoothed away: +1.3 dB on clean pages), only across gaps of a few pixels;
-elsewhere they stay NaN.
+where traces cross or touch. A pen of width p draws a steep stroke over p columns, so a run's centre is the
+trace's value in its column; where the trace turns (a QRS peak) the run's far end, half a pen in, is the peak,
+which a median or a centroid would flatten. Values are sub-pixel (probability-weighted) and are interpolated
+onto the record's samples by a smoothing spline (a cubic between columns, which linear interpolation is not at
+a peak, and the reading's sub-pixel noise smoothed away: +1.3 dB on clean pages), only across gaps of a few
+pixels; elsewhere they stay NaN. A separator tick at a cell's end hides the trace in its columns: the value
+beside it is held there.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Trace:
     y: np.ndarray
     coverage: float  # share of the box's columns where the trace was found
     jumps: int  # columns where the path jumped more than 1 mm
+    pen: float = 0.0  # the pen's width (px): how tall the path's runs are where it is flattest
 
 
 def find_runs(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -214,7 +216,7 @@ def _points(chosen: np.ndarray, tops: np.ndarray, bots: np.ndarray, centre: np.n
     x_all, y_all = np.concatenate(xs), np.concatenate(ys)
     order = np.argsort(x_all, kind="stable")
     steps = np.abs(np.diff(c))[np.diff(cols) == 1]
-    return Trace(x_all[order], y_all[order], cols.size / max(w, 1), int(np.sum(steps > px_per_mm * 3)))
+    return Trace(x_all[order], y_all[order], cols.size / max(w, 1), int(np.sum(steps > px_per_mm * 3)), pen)
 
 
 def _row_edges(hrow: np.ndarray, hx0: np.ndarray, hx1: np.ndarray, weight: np.ndarray,
@@ -270,6 +272,68 @@ def _tips(cols: np.ndarray, top: np.ndarray, bot: np.ndarray, steep: np.ndarray,
     return np.array(out_x, np.float64), np.array(out_y, np.float64), np.array(out_up, bool)
 
 
+def find_tick(density: np.ndarray, y: float, x: float, px_per_mm: float) -> float | None:
+    """The x of a separator tick (a short vertical stroke centred on the row's baseline ``y``) within 1.5 mm of
+    ``x``, to a hundredth of a pixel: the median centre of the pen's cover in the pixel rows 1.0-2.3 mm above
+    and below the baseline, where a row's own trace rarely is (of the stroke nearest ``x`` in each row: a QRS
+    may stand beside the tick). None unless both ends are seen at one x (a steep QRS stroke is slanted, or on
+    one side only) in most of those pixel rows."""
+    h, w = density.shape
+    xa, xb = int(x - 1.5 * px_per_mm), int(x + 1.5 * px_per_mm) + 1
+    if xa < 0 or xb > w or y - 2.3 * px_per_mm < 0 or y + 2.3 * px_per_mm >= h:
+        return None
+    widest = max(0.9 * px_per_mm, 3.0)  # a pen's width, with its anti-aliased edges
+    ends = []
+    for rows in (range(int(y - 2.3 * px_per_mm), int(y - 1.0 * px_per_mm)),
+                 range(int(np.ceil(y + 1.0 * px_per_mm)), int(y + 2.3 * px_per_mm))):
+        centres = []
+        for yy in rows:
+            cover = density[yy, xa:xb].astype(np.float64)
+            bounds = np.flatnonzero(np.diff(np.concatenate([[0], (cover > 0.5).astype(np.int8), [0]])))
+            if bounds.size == 0:
+                continue
+            first, last = bounds[::2], bounds[1::2] - 1
+            k = int(np.argmin(np.abs(xa + 0.5 * (first + last) - x)))  # the stroke nearest x
+            if last[k] - first[k] + 1 > widest:
+                continue
+            lo = max(first[k] - 2, last[k - 1] + 1 if k > 0 else 0)
+            hi = min(last[k] + 3, first[k + 1] if k + 1 < first.size else cover.size)
+            centres.append(xa + lo + float(np.average(np.arange(hi - lo), weights=cover[lo:hi])))
+        if len(centres) < 0.7 * len(rows):
+            return None
+        ends.append(np.array(centres))
+    (upper, lower), (mu, ml) = ends, (float(np.median(ends[0])), float(np.median(ends[1])))
+    if abs(mu - ml) > 0.3 or max(np.median(np.abs(upper - mu)), np.median(np.abs(lower - ml))) > 0.3:
+        return None
+    return 0.5 * (mu + ml)
+
+
+def separator_ticks(density: np.ndarray, baseline: float, lead_box: LeadBox, px_per_mm: float,
+                    expected: bool = False) -> list[tuple[float, float, float]]:
+    """The separator ticks at the ends of a lead's box: (x, top row, bottom row) of each, the extent being the
+    ink that runs on from the baseline in the tick's column. Where the page has ticks (``expected``) a cell's
+    end that meets another cell has one even where :func:`find_tick` cannot tell it from the trace beside
+    it (the trace runs through the rows it looks at): it is then at the box's end."""
+    h, w = density.shape
+    box, cell = lead_box.box, lead_box.cell
+    ticks = []
+    for edge, inner in ((box.x0, cell.col > 0), (box.x1, cell.col < cell.ncols - 1)):
+        xt = find_tick(density, baseline, edge, px_per_mm)
+        if xt is None and expected and inner and 0 <= edge < w - 0.5:
+            xt = edge
+        if xt is None:
+            continue
+        column = density[:, int(round(xt))] > 0.5
+        y = int(round(baseline))
+        top, bottom = y, y
+        while top > 0 and column[top - 1]:
+            top -= 1
+        while bottom < h - 1 and column[bottom + 1]:
+            bottom += 1
+        ticks.append((xt, float(top), float(bottom)))
+    return ticks
+
+
 def to_signal(trace: Trace, lead_box: LeadBox, scale: GridScale, paper: PaperSettings, fs: float,
               n_samples: int, x_offset: float, y_offset: float) -> tuple[np.ndarray, np.ndarray]:
     """The lead's samples (indices, mV) from its pixel path: time from x, millivolts from y."""
@@ -290,12 +354,16 @@ def to_signal(trace: Trace, lead_box: LeadBox, scale: GridScale, paper: PaperSet
     if t.size < 2:
         return idx, np.full(idx.size, np.nan)
     values = smoothing_spline(t, mv, ts, (fs * SPLINE_TIME_S) ** 3)
+    # beyond the first and last points (a trimmed tick, an end cap) the curve is held, not extended along its slope
+    ends = np.interp([t[0], t[-1]], ts, values)
+    values = np.where(ts < t[0], ends[0], np.where(ts > t[-1], ends[1], values))
     # no values across gaps wider than a few pixels, nor far beyond the ends
     pos = np.searchsorted(t, ts)
     left = t[np.clip(pos - 1, 0, t.size - 1)]
     right = t[np.clip(pos, 0, t.size - 1)]
     values[(right - left) > MAX_GAP_PX / px_per_s] = np.nan
-    reach = (0.3 * scale.px_per_mm_x + 1.5) / px_per_s  # the trimmed edge columns, held at the edge value
+    # the trimmed edge columns (an end cap, a tick's columns: see extract_lead), held at the edge value
+    reach = max(0.3 * scale.px_per_mm_x + 1.5, trace.pen + 2.0) / px_per_s
     values[(ts < t[0] - reach) | (ts > t[-1] + reach)] = np.nan
     return idx, values
 
@@ -328,11 +396,13 @@ def smoothing_spline(t: np.ndarray, v: np.ndarray, ts: np.ndarray, lam: float) -
 
 
 def extract_lead(prob: np.ndarray, lead_box: LeadBox, scale: GridScale, paper: PaperSettings, fs: float,
-                 n_samples: int, density: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
-    """Samples (indices, mV) and a confidence for one box of the layout."""
+                 n_samples: int, density: np.ndarray | None = None, ticks: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Samples (indices, mV) and a confidence for one box of the layout; ``ticks``: the page marks where the
+    lead changes within a row with a tick (see :func:`separator_ticks`)."""
     box = lead_box.box
     h, w = prob.shape
-    pitch = max(box.height, 5 * scale.px_per_mm_y)
+    pitch = max(lead_box.pitch or box.height, 5 * scale.px_per_mm_y)
     baseline = lead_box.baseline_y if lead_box.baseline_y is not None else box.cy
     y0 = int(max(0, np.floor(baseline - 1.1 * pitch)))
     y1 = int(min(h, np.ceil(baseline + 1.1 * pitch)))
@@ -346,8 +416,15 @@ def extract_lead(prob: np.ndarray, lead_box: LeadBox, scale: GridScale, paper: P
     crop = prob[y0:y1, x0:x1].astype(np.float64)
     dens = None if density is None else density[y0:y1, x0:x1].astype(np.float64)
     trace = trace_path(crop, baseline - y0, pitch, scale.px_per_mm_y, dens)
-    inside = (trace.x + x0 >= box.x0 - 0.5) & (trace.x + x0 <= box.x1 + 0.5)
-    trace = replace(trace, x=trace.x[inside], y=trace.y[inside])
+    keep = (trace.x + x0 >= box.x0 - 0.5) & (trace.x + x0 <= box.x1 + 0.5)
+    weight = prob if density is None else density
+    reach = 0.5 * trace.pen + 1.0  # the pen's half and its anti-aliased edge
+    for xt, top, bottom in separator_ticks(weight, baseline, lead_box, scale.px_per_mm_x, ticks):
+        # a tick hides the trace in its columns, and its own rows read as trace there: its points go, and the
+        # spline holds the value the trace has next to it
+        keep &= ~((np.abs(trace.x + x0 - xt) < reach) & (trace.y + y0 > top - reach - 0.5)
+                  & (trace.y + y0 < bottom + reach + 0.5))
+    trace = replace(trace, x=trace.x[keep], y=trace.y[keep])
     idx, values = to_signal(trace, lead_box, scale, paper, fs, n_samples, x0, y0)
     confidence = float(trace.coverage * np.exp(-0.2 * trace.jumps))
     return idx, values, confidence

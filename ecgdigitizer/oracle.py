@@ -54,5 +54,5 @@ class TruthDetector:
             (xa, ya), (xb, yb) = ends
             cell = Cell(m["lead"], m["row"], m["col"], m["ncols"], m["t0"], m["t1"])
             y = 0.5 * (ya + yb)
-            boxes.append(LeadBox(Box(xa, y - 0.5 * pitch, xb, y + 0.5 * pitch, m["lead"]), cell, y))
-        return PageLayout(layout, boxes, self.name)
+            boxes.append(LeadBox(Box(xa, y - 0.5 * pitch, xb, y + 0.5 * pitch, m["lead"]), cell, y, pitch))
+        return PageLayout(layout, boxes, self.name, ticks=bool(meta.get("config", {}).get("separators")))

@@ -144,7 +144,7 @@ class Digitizer:
                 continue
             j = names.index(lead)
             idx, values, conf = extract.extract_lead(prob, lb, result.scale, result.paper, fs, n_samples,
-                                                      density)
+                                                      density, layout.ticks)
             ok = np.isfinite(values)
             sums[idx[ok], j] += values[ok]
             counts[idx[ok], j] += 1

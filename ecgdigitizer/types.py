@@ -132,6 +132,9 @@ class LeadBox:
     box: Box
     cell: Cell
     baseline_y: float | None = None  # pixel row of 0 mV where known (calibration pulse, layout)
+    # the distance between rows' baselines (px): how far above and below its baseline the trace is looked for.
+    # ``box`` may be tighter (a detector's box around the ink it saw); the box height where not known
+    pitch: float | None = None
 
 
 @dataclass
@@ -144,6 +147,7 @@ class PageLayout:
     confidence: float = 1.0
     pulse_heights_px: list[float] = field(default_factory=list)  # calibration pulses found (1 mV each)
     end_timed: bool = False  # columns timed from where the traces end: the last sample is read at the span's end
+    ticks: bool = False  # separator ticks (short vertical strokes) mark where the lead changes within a row
 
 
 @dataclass
