@@ -335,8 +335,10 @@ def separator_ticks(density: np.ndarray, baseline: float, lead_box: LeadBox, px_
 
 
 def to_signal(trace: Trace, lead_box: LeadBox, scale: GridScale, paper: PaperSettings, fs: float,
-              n_samples: int, x_offset: float, y_offset: float) -> tuple[np.ndarray, np.ndarray]:
-    """The lead's samples (indices, mV) from its pixel path: time from x, millivolts from y."""
+              n_samples: int, x_offset: float, y_offset: float, hold_px: float | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The lead's samples (indices, mV) from its pixel path: time from x, millivolts from y; up to ``hold_px``
+    beyond its first and last points (default: an end cap's columns) the value there is held, further on NaN."""
     cell, box = lead_box.cell, lead_box.box
     start, stop = int(round(cell.t0 * fs)), min(int(round(cell.t1 * fs)), n_samples)
     idx = np.arange(start, max(stop, start))
@@ -362,8 +364,7 @@ def to_signal(trace: Trace, lead_box: LeadBox, scale: GridScale, paper: PaperSet
     left = t[np.clip(pos - 1, 0, t.size - 1)]
     right = t[np.clip(pos, 0, t.size - 1)]
     values[(right - left) > MAX_GAP_PX / px_per_s] = np.nan
-    # the trimmed edge columns (an end cap, a tick's columns: see extract_lead), held at the edge value
-    reach = max(0.3 * scale.px_per_mm_x + 1.5, trace.pen + 2.0) / px_per_s
+    reach = (hold_px or 0.3 * scale.px_per_mm_x + 1.5) / px_per_s  # the trimmed edge columns, held at the edge value
     values[(ts < t[0] - reach) | (ts > t[-1] + reach)] = np.nan
     return idx, values
 
@@ -419,12 +420,14 @@ def extract_lead(prob: np.ndarray, lead_box: LeadBox, scale: GridScale, paper: P
     keep = (trace.x + x0 >= box.x0 - 0.5) & (trace.x + x0 <= box.x1 + 0.5)
     weight = prob if density is None else density
     reach = 0.5 * trace.pen + 1.0  # the pen's half and its anti-aliased edge
+    hold = None
     for xt, top, bottom in separator_ticks(weight, baseline, lead_box, scale.px_per_mm_x, ticks):
         # a tick hides the trace in its columns, and its own rows read as trace there: its points go, and the
         # spline holds the value the trace has next to it
         keep &= ~((np.abs(trace.x + x0 - xt) < reach) & (trace.y + y0 > top - reach - 0.5)
                   & (trace.y + y0 < bottom + reach + 0.5))
+        hold = max(0.3 * scale.px_per_mm_x + 1.5, reach + 1.0)  # a thick pen's tick hides more columns
     trace = replace(trace, x=trace.x[keep], y=trace.y[keep])
-    idx, values = to_signal(trace, lead_box, scale, paper, fs, n_samples, x0, y0)
+    idx, values = to_signal(trace, lead_box, scale, paper, fs, n_samples, x0, y0, hold)
     confidence = float(trace.coverage * np.exp(-0.2 * trace.jumps))
     return idx, values, confidence

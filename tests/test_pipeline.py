@@ -281,7 +281,6 @@ def test_separator_ticks_place_the_first_sample_to_a_tenth_of_a_pixel(source, la
             assert got is None
 
 
-
 def _edge_errors(page, result, lead_cells) -> np.ndarray:
     """Per cell that meets another in its row: the largest error (mV) over its first and last 4 samples."""
     n, errors = page.n_samples, []
