@@ -144,7 +144,10 @@ def _points(chosen: np.ndarray, tops: np.ndarray, bots: np.ndarray, centre: np.n
     if cols.size == 0:
         return Trace(np.zeros(0), np.zeros(0), 0.0, 0)
     r = chosen[cols]
-    top, bot, c = tops[r], bots[r], centre[r]
+    # the rows the trace spans and one either side (the edge pixels): every array below covers only these
+    r0, r1 = max(int(tops[r].min()) - 1, 0), min(int(bots[r].max()) + 2, weight.shape[0])
+    weight = weight[r0:r1]
+    top, bot, c = tops[r] - r0, bots[r] - r0, centre[r] - r0
     length = bot - top + 1
     pen = float(np.percentile(length, 20))  # the pen: where the trace is flattest, its run is a pen tall
     half = 0.5 * pen
@@ -216,7 +219,7 @@ def _points(chosen: np.ndarray, tops: np.ndarray, bots: np.ndarray, centre: np.n
     x_all, y_all = np.concatenate(xs), np.concatenate(ys)
     order = np.argsort(x_all, kind="stable")
     steps = np.abs(np.diff(c))[np.diff(cols) == 1]
-    return Trace(x_all[order], y_all[order], cols.size / max(w, 1), int(np.sum(steps > px_per_mm * 3)), pen)
+    return Trace(x_all[order], y_all[order] + r0, cols.size / max(w, 1), int(np.sum(steps > px_per_mm * 3)), pen)
 
 
 def _row_edges(hrow: np.ndarray, hx0: np.ndarray, hx1: np.ndarray, weight: np.ndarray,

