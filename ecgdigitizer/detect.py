@@ -112,8 +112,17 @@ def lattice_rows(ink: np.ndarray, rows: list[Row], n: int, px_per_mm: float) -> 
     profile = cv2.GaussianBlur(cols.sum(axis=1).astype(np.float64).reshape(-1, 1), (1, 0), 0.5 * px_per_mm).ravel()
     best = (-1.0, 0.0, 0.0)
     p_lo = max((ys[-1] - ys[0]) / max(n - 1, 1), 7 * px_per_mm)
-    p_hi = h / max(n - 0.5, 1.0)
-    for pitch in np.arange(0.9 * p_lo, max(p_hi, p_lo) + 0.25, 0.25):
+    lo, hi = 0.9 * p_lo, max(h / max(n - 0.5, 1.0), p_lo)
+    if len(ys) >= max(3, n // 2):
+        # most rows found: their spacing, fitted over their row numbers, is the pitch to a few per cent (over
+        # the overlapping tall traces of a 12x1 page, a finer lattice collected more ink and put the last rows
+        # one row up)
+        index = np.rint((ys - ys[0]) / float(np.median(np.diff(ys))))
+        if np.ptp(index) > 0:
+            step = float(np.polyfit(index, ys, 1)[0])
+            if max(lo, 0.97 * step) <= min(hi, 1.03 * step):
+                lo, hi = max(lo, 0.97 * step), min(hi, 1.03 * step)
+    for pitch in np.arange(lo, hi + 0.25, 0.25):
         # the lattice covers the rows found: its first row at most one row above the first found, the rest
         # below, and it stays on the page
         starts = np.arange(max(ys[-1] - (n - 1) * pitch - 0.5 * pitch, 0.0), min(ys[0] + 0.5 * pitch, h - 1), 1.0)

@@ -25,8 +25,9 @@ import numpy as np
 
 from .calibrate import find_pulse
 from .detect import ROWS_TO_LAYOUTS, LayoutError, Row, complete_rows, lattice_rows, layout_from_rows
+from .extract import trace_path
 from .layouts import make_layout
-from .types import LEADS_12, Box, GridScale, PageLayout, PaperSettings
+from .types import LEADS_12, Box, GridScale, LeadBox, PageLayout, PaperSettings
 
 CLASSES = LEADS_12
 
@@ -318,22 +319,46 @@ def _baseline(trace: np.ndarray, y0: float, y1: float, x0: float, x1: float) -> 
     return ya + float(np.argmax(profile))
 
 
+def _row(detections: list[Detection], trace: np.ndarray) -> Row:
+    """A row of boxes: its baseline (from the traces inside its median band) and horizontal extent."""
+    y0, y1 = float(np.median([d.box.y0 for d in detections])), float(np.median([d.box.y1 for d in detections]))
+    x0, x1 = min(d.box.x0 for d in detections), max(d.box.x1 for d in detections)
+    return Row(_baseline(trace, y0, y1, x0, x1), x0, x1)
+
+
+def _one_per_baseline(rows: list[list[Detection]], trace: np.ndarray) -> list[list[Detection]]:
+    """Of two rows of boxes whose baselines are under a third of the rows' median spacing apart, the one with
+    more boxes (then the more confident). Over tall, overlapping traces the network may box one row's trace
+    twice, once offset into the next row's band; both boxes find the same baseline. Kept as two rows, the
+    duplicate pushed every row below it one down (12x1 pages), or read as a rhythm strip."""
+    if len(rows) < 3:
+        return rows
+    ys = [_row(r, trace).y for r in rows]
+    pitch = float(np.median(np.diff(sorted(ys))))
+    order = sorted(range(len(rows)), key=lambda k: ys[k])
+    keep = [order[0]]
+    for k in order[1:]:
+        if ys[k] - ys[keep[-1]] < pitch / 3:
+            rank = (len(rows[k]), float(np.mean([d.box.score for d in rows[k]])))
+            last = keep[-1]
+            if rank > (len(rows[last]), float(np.mean([d.box.score for d in rows[last]]))):
+                keep[-1] = k
+        else:
+            keep.append(k)
+    return [rows[k] for k in sorted(keep)]
+
+
 def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, paper: PaperSettings,
              layout: str | None = None, density: np.ndarray | None = None) -> PageLayout:
     """Raw boxes -> rows -> layout (or the one given) -> one aligned, named box per cell."""
     ppm = scale.px_per_mm_x
     span_px = (10.0 if paper.speed_mm_s <= 25 else 5.0) * paper.speed_mm_s * ppm
-    rows_d = group_rows(detections)
+    rows_d = _one_per_baseline(group_rows(detections), trace)
     name = layout or choose_layout(rows_d, span_px)
     n = make_layout(name).nrows
     x_left = float(np.median([min(d.box.x0 for d in r) for r in rows_d]))
     while True:
-        rows = []
-        for r in rows_d:
-            y0, y1 = float(np.median([d.box.y0 for d in r])), float(np.median([d.box.y1 for d in r]))
-            x0, x1 = min(d.box.x0 for d in r), max(d.box.x1 for d in r)
-            rows.append(Row(_baseline(trace, y0, y1, x0, x1), x0, x1))
-        rows = complete_rows(rows)
+        rows = complete_rows([_row(r, trace) for r in rows_d])
         if len(rows) <= n or len(rows_d) <= n // 2:
             break
         # more rows than the layout has (a spurious box, or two rows read as one leaving an odd gap): the
@@ -356,15 +381,51 @@ def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, p
     result = layout_from_rows(name, rows, scale.px_per_mm_x, paper, "yolo", confidence, trace=trace,
                               density=density)
     result.pulse_heights_px = heights
-    # each cell's box takes the vertical extent of the detection over it (the row's median if it was filled in)
-    kept = drop_duplicates(detections)
-    for lb in result.boxes:
-        row_d = [d for d in kept if d.box.y0 <= lb.baseline_y <= d.box.y1] or kept
-        over = [d for d in kept if min(d.box.x1, lb.box.x1) - max(d.box.x0, lb.box.x0) > 0.5 * lb.box.width
-                and d.box.y0 - 0.5 * d.box.height <= lb.baseline_y <= d.box.y1 + 0.5 * d.box.height]
-        src = [min(over, key=lambda d: abs(d.box.width - lb.box.width) / lb.box.width
-                   + abs(d.box.cy - lb.baseline_y) / max(d.box.height, 1.0))] if over else row_d
-        y0, y1 = float(np.median([d.box.y0 for d in src])), float(np.median([d.box.y1 for d in src]))
-        lb.box = Box(lb.box.x0, min(y0, lb.baseline_y - 1), lb.box.x1, max(y1, lb.baseline_y + 1), lb.box.lead,
-                     float(np.mean([d.box.score for d in src])))
+    _fit_heights(result, drop_duplicates(detections), trace, scale.px_per_mm_y, density)
     return result
+
+
+def _fit_heights(layout: PageLayout, detections: list[Detection], trace: np.ndarray, px_per_mm: float,
+                 density: np.ndarray | None) -> None:
+    """Each cell's box takes the vertical extent of its own detection: cells and detections paired one to one
+    (a detection over the cell, the closest in width and centre first). A cell left without one (a box the
+    network missed, filled in by the layout) takes the extent of the trace it holds, not a neighbour's box."""
+    from scipy.optimize import linear_sum_assignment
+
+    big = 1e6
+    cost = np.full((len(layout.boxes), max(len(detections), 1)), big)
+    for i, lb in enumerate(layout.boxes):
+        for j, d in enumerate(detections):
+            if min(d.box.x1, lb.box.x1) - max(d.box.x0, lb.box.x0) > 0.5 * lb.box.width \
+                    and d.box.y0 - 0.5 * d.box.height <= lb.baseline_y <= d.box.y1 + 0.5 * d.box.height:
+                cost[i, j] = (abs(d.box.width - lb.box.width) / lb.box.width
+                              + abs(d.box.cy - lb.baseline_y) / max(d.box.height, 1.0))
+    pairs = dict(zip(*linear_sum_assignment(cost))) if detections else {}
+    for i, lb in enumerate(layout.boxes):
+        j = pairs.get(i)
+        if j is not None and cost[i, j] < big:
+            d = detections[j]
+            y0, y1, score = d.box.y0, d.box.y1, d.box.score
+        else:
+            y0, y1 = _trace_extent(lb, trace, px_per_mm, density)
+            score = 0.0
+        lb.box = Box(lb.box.x0, min(y0, lb.baseline_y - 1), lb.box.x1, max(y1, lb.baseline_y + 1), lb.box.lead, score)
+
+
+def _trace_extent(lb: LeadBox, trace: np.ndarray, px_per_mm: float, density: np.ndarray | None
+                  ) -> tuple[float, float]:
+    """The rows a cell's trace spans (a pen's half and a pixel beyond, as the generator boxes it), read by the
+    extractor's path through the ink; the row band when no trace is found."""
+    pitch = lb.pitch or lb.box.height
+    h, w = trace.shape
+    y0, y1 = int(max(0, lb.baseline_y - 1.1 * pitch)), int(min(h, lb.baseline_y + 1.1 * pitch))
+    x0, x1 = int(max(0, lb.box.x0)), int(min(w, lb.box.x1))
+    if y1 - y0 < 2 or x1 - x0 < 2:
+        return lb.box.y0, lb.box.y1
+    crop = trace[y0:y1, x0:x1].astype(np.float64)
+    dens = None if density is None else density[y0:y1, x0:x1].astype(np.float64)
+    path = trace_path(crop, lb.baseline_y - y0, pitch, px_per_mm, dens)
+    if path.y.size < 2:
+        return lb.box.y0, lb.box.y1
+    pad = 0.5 * path.pen + 1.0
+    return y0 + float(path.y.min()) - pad, y0 + float(path.y.max()) + pad

@@ -125,3 +125,36 @@ def test_twelve_strips_with_three_missing_are_still_12x1(source) -> None:
     truth = {m["lead"]: m["baseline"][0][1] for m in page.meta["leads"]}
     pitch = np.median(np.diff(sorted(truth.values())))
     assert all(abs(lb.baseline_y - truth[lb.cell.lead]) < 0.1 * pitch for lb in result.boxes)
+
+
+def test_a_second_box_over_a_row_does_not_push_the_rows_below_it_down(source) -> None:
+    """12x1 with tall traces: the network boxed V2's trace a second time, a row lower (it finds V3's
+    baseline), and missed V6. Twelve boxes, twelve rows: kept as two rows, the twin put V4-V6 one row up
+    (12x1 photo pages). Each cell then takes its own box's height; the missed one the height of its trace."""
+    page, dets, scale = page_and_boxes(source, "12x1")
+    truth = {m["lead"]: m for m in page.meta["leads"]}
+    pitch = np.median(np.diff(sorted(m["baseline"][0][1] for m in truth.values())))
+    v2 = next(d for d in dets if d.lead == "V2").box
+    twin = Detection(Box(v2.x0 + 4, v2.y0 + pitch, v2.x1 - 3, v2.y1 + pitch, "V2", 0.5), LEADS_12.index("V2"))
+    damaged = [d for d in dets if d.lead != "V6"] + [twin]
+    result = postprocess(damaged, (page.mask > 0).astype(np.float32), scale, PaperSettings())
+    assert result.layout.name == "12x1"
+    assert all(abs(lb.baseline_y - truth[lb.cell.lead]["baseline"][0][1]) < 0.1 * pitch for lb in result.boxes)
+    for lb in result.boxes:
+        true_box = Box(*truth[lb.cell.lead]["box"])
+        assert lb.box.iou(true_box) > 0.7, lb.cell.lead
+
+
+def test_the_lattice_keeps_the_spacing_of_the_rows_found() -> None:
+    """Eleven of twelve rows found 50 px apart; fainter ink at the rows' own baselines than in a finer periodic
+    pattern (a grid leaking into the trace map, overlapping tall traces) that a 45 px lattice ending on the
+    last row found would collect. The twelfth row goes 50 px below the eleventh, not into the pattern (each
+    row may still move to a line of it within a tenth of the pitch)."""
+    ink = np.zeros((800, 400), bool)
+    baselines = 100 + 50 * np.arange(12)
+    ink[baselines, 50:350:2] = True
+    ink[np.rint(100 + 500 / 11 * np.arange(1, 11)).astype(int)[:, None] + np.arange(-2, 3), 50:350] = True
+    rows = [Row(float(y), 50, 350) for y in baselines[:11]]
+    out = lattice_rows(ink, rows, 12, 4.0)
+    assert abs(out[-1].y - baselines[-1]) <= 2
+    assert np.max(np.abs(np.array([r.y for r in out]) - baselines)) <= 0.2 * 50
