@@ -73,14 +73,15 @@ def trace_path(prob: np.ndarray, baseline: float, pitch: float, px_per_mm: float
     if cols.size == 0:
         return Trace(np.zeros(0), np.zeros(0), 0.0, 0)
     weight, pad = (prob, 0) if density is None else (density, 1)
-    # weighted centroid of every run (with its edge pixels when the density is known)
-    rows = np.arange(h, dtype=np.float64)[:, None]
-    cum_p = np.vstack([np.zeros((1, w)), np.cumsum(weight, axis=0)])
-    cum_py = np.vstack([np.zeros((1, w)), np.cumsum(weight * rows, axis=0)])
+    # weighted centroid of every run (with its edge pixels when the density is known), summed over the runs'
+    # own pixels, gathered run after run
     lo_r, hi_r = np.maximum(tops - pad, 0), np.minimum(bots + pad, h - 1)
-    mass = cum_p[hi_r + 1, cols] - cum_p[lo_r, cols]
-    centre = np.where(mass > 0, (cum_py[hi_r + 1, cols] - cum_py[lo_r, cols]) / np.maximum(mass, 1e-9),
-                      0.5 * (tops + bots))
+    lengths = hi_r - lo_r + 1
+    first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    rr = np.repeat(lo_r - first, lengths) + np.arange(int(lengths.sum()))
+    values = weight[rr, np.repeat(cols, lengths)]
+    mass = np.add.reduceat(values, first)
+    centre = np.where(mass > 0, np.add.reduceat(values * rr, first) / np.maximum(mass, 1e-9), 0.5 * (tops + bots))
     unary = PRIOR_COST * np.maximum(np.abs(centre - baseline) / pitch - 0.4, 0.0) ** 2
     starts = np.searchsorted(cols, np.arange(w + 1))
 

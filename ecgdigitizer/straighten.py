@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import scipy.fft
-from scipy.ndimage import map_coordinates
 
 from .images import grey as to_grey
 
@@ -56,7 +55,9 @@ def spectrum_angle(grey: np.ndarray, max_deg: float = 20.0, step: float = 0.1) -
         th = np.deg2rad(angles + offset)[:, None]
         ys = cy - radii[None, :] * np.sin(th)
         xs = cx + radii[None, :] * np.cos(th)
-        energy += map_coordinates(spec, [ys.ravel(), xs.ravel()], order=1).reshape(ys.shape).mean(axis=1)
+        # bilinear samples along each ray (cv2.remap: 10x faster than scipy's map_coordinates)
+        samples = cv2.remap(spec, xs.astype(np.float32), ys.astype(np.float32), cv2.INTER_LINEAR)
+        energy += samples.mean(axis=1)
     k = int(np.argmax(energy))
     contrast = float((energy[k] - np.median(energy)) / (energy.std() + 1e-9))
     return float(angles[k]), contrast
