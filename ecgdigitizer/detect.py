@@ -261,9 +261,11 @@ def trace_start(ink: np.ndarray, rows: list[Row], guess: float, span_px: float, 
         cols, tops, bots = find_runs(ink[ya:yb, xa:xb])
         if cols.size < 10:
             continue
-        # the last column of the stretch of ink that starts in the window's first 3 mm, without a 1 mm gap
+        # the last column of the stretch of ink that starts in the window's first 3 mm, without a 1 mm gap;
+        # a gap where the ink leaves the band and comes back (a tall QRS) is not one
         on = np.unique(cols)
-        gaps = np.flatnonzero(np.diff(on) > px_per_mm)
+        at_edge = np.isin(on, cols[(tops == 0) | (bots == yb - ya - 1)])
+        gaps = np.flatnonzero((np.diff(on) > px_per_mm) & ~(at_edge[:-1] & at_edge[1:]))
         stretch_end = on[gaps[0]] if gaps.size else on[-1]
         if on[0] > 3 * px_per_mm:
             continue

@@ -258,6 +258,28 @@ def test_the_first_sample_is_found_from_the_trace_ends_when_the_boxes_are_mm_off
     assert abs(start + 25.0 * ppm / fs - first) < 1.0
 
 
+def test_a_tall_qrs_near_the_end_does_not_end_its_row_early() -> None:
+    """Twelve 10 s strips 14 mm apart (12x1): where a strip's QRS, 3 mm before its end, rises out of the row's
+    band and comes back 2 mm later, its ink leaves a 2 mm gap in the band's columns. That is not the trace's
+    end (read as one, the median end of a page where most strips did this came 10 px early)."""
+    ppm, x0, span_px = 6.0, 50.0, 10 * 25 * 6.0
+    ink = np.zeros((12 * 84 + 200, 1700), bool)
+    rows = []
+    for k in range(12):
+        y = 100 + 84 * k
+        end = int(x0 + span_px)
+        ink[y, int(x0):end + 1] = True
+        if k % 4:  # nine of twelve strips: a QRS 12 px wide from 18 px before the end, 45 px tall
+            qrs = end - 18
+            ink[y - 45:y + 1, qrs] = ink[y - 45:y + 1, qrs + 12] = True
+            ink[y - 45, qrs:qrs + 13] = True
+            ink[y, qrs + 1:qrs + 12] = False
+        rows.append(Row(float(y), x0, x0 + span_px))
+    start, timed = trace_start(ink, rows, x0 + 2 * ppm, span_px, 84.0, ppm)
+    assert timed
+    assert abs(start - x0) < 1.0
+
+
 @pytest.mark.parametrize(("layout", "dpi"), [("3x4+1", 200.0), ("6x2", 150.0), ("3x4", 100.0)])
 def test_separator_ticks_place_the_first_sample_to_a_tenth_of_a_pixel(source, layout: str, dpi: float) -> None:
     """Where the printer drew ticks at the lead changes, they give the rows' first sample to a tenth of a pixel
