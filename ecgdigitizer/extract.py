@@ -400,27 +400,38 @@ def smoothing_spline(t: np.ndarray, v: np.ndarray, ts: np.ndarray, lam: float) -
     return solveh_banded(ab, rhs)
 
 
+def cell_trace(prob: np.ndarray, lead_box: LeadBox, px_per_mm: float, density: np.ndarray | None = None,
+               margin: float = 0.0) -> tuple[Trace, int, int] | None:
+    """The trace through one cell's ink (:func:`trace_path`), searched from the cell's left to its right edge
+    (``margin`` px further either side) and 1.1 row pitches (at least 5 mm) either side of its baseline: a tall
+    wave reaches beyond a box that hugs the ink. The trace is in the crop's pixels; with the crop's origin
+    (x0, y0) in the page's. None when the crop is empty."""
+    box = lead_box.box
+    h, w = prob.shape
+    pitch = max(lead_box.pitch or box.height, 5 * px_per_mm)
+    baseline = lead_box.baseline_y if lead_box.baseline_y is not None else box.cy
+    y0, y1 = int(max(0, np.floor(baseline - 1.1 * pitch))), int(min(h, np.ceil(baseline + 1.1 * pitch)))
+    x0, x1 = int(max(0, np.floor(box.x0 - margin))), int(min(w, np.ceil(box.x1 + margin)))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    crop = prob[y0:y1, x0:x1].astype(np.float64)
+    dens = None if density is None else density[y0:y1, x0:x1].astype(np.float64)
+    return trace_path(crop, baseline - y0, pitch, px_per_mm, dens), x0, y0
+
+
 def extract_lead(prob: np.ndarray, lead_box: LeadBox, scale: GridScale, paper: PaperSettings, fs: float,
                  n_samples: int, density: np.ndarray | None = None, ticks: bool = False
                  ) -> tuple[np.ndarray, np.ndarray, float]:
     """Samples (indices, mV) and a confidence for one box of the layout; ``ticks``: the page marks where the
     lead changes within a row with a tick (see :func:`separator_ticks`)."""
     box = lead_box.box
-    h, w = prob.shape
-    pitch = max(lead_box.pitch or box.height, 5 * scale.px_per_mm_y)
     baseline = lead_box.baseline_y if lead_box.baseline_y is not None else box.cy
-    y0 = int(max(0, np.floor(baseline - 1.1 * pitch)))
-    y1 = int(min(h, np.ceil(baseline + 1.1 * pitch)))
     # the cell and a pen's reach beyond it, so that strokes at its ends are whole; then only the points that
     # lie within the cell (the neighbouring cells' strokes reach into the margin)
-    margin = 0.35 * scale.px_per_mm_x + 1.0
-    x0 = int(max(0, np.floor(box.x0 - margin)))
-    x1 = int(min(w, np.ceil(box.x1 + margin)))
-    if x1 - x0 < 2 or y1 - y0 < 2:
+    found = cell_trace(prob, lead_box, scale.px_per_mm_y, density, 0.35 * scale.px_per_mm_x + 1.0)
+    if found is None:
         return np.zeros(0, np.int64), np.zeros(0), 0.0
-    crop = prob[y0:y1, x0:x1].astype(np.float64)
-    dens = None if density is None else density[y0:y1, x0:x1].astype(np.float64)
-    trace = trace_path(crop, baseline - y0, pitch, scale.px_per_mm_y, dens)
+    trace, x0, y0 = found
     keep = (trace.x + x0 >= box.x0 - 0.5) & (trace.x + x0 <= box.x1 + 0.5)
     weight = prob if density is None else density
     reach = 0.5 * trace.pen + 1.0  # the pen's half and its anti-aliased edge

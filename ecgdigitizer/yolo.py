@@ -25,7 +25,7 @@ import numpy as np
 
 from .calibrate import find_pulse
 from .detect import ROWS_TO_LAYOUTS, LayoutError, Row, complete_rows, lattice_rows, layout_from_rows
-from .extract import trace_path
+from .extract import cell_trace
 from .layouts import make_layout
 from .types import LEADS_12, Box, GridScale, LeadBox, PageLayout, PaperSettings
 
@@ -416,16 +416,9 @@ def _trace_extent(lb: LeadBox, trace: np.ndarray, px_per_mm: float, density: np.
                   ) -> tuple[float, float]:
     """The rows a cell's trace spans (a pen's half and a pixel beyond, as the generator boxes it), read by the
     extractor's path through the ink; the row band when no trace is found."""
-    pitch = lb.pitch or lb.box.height
-    h, w = trace.shape
-    y0, y1 = int(max(0, lb.baseline_y - 1.1 * pitch)), int(min(h, lb.baseline_y + 1.1 * pitch))
-    x0, x1 = int(max(0, lb.box.x0)), int(min(w, lb.box.x1))
-    if y1 - y0 < 2 or x1 - x0 < 2:
+    found = cell_trace(trace, lb, px_per_mm, density)
+    if found is None or found[0].y.size < 2:
         return lb.box.y0, lb.box.y1
-    crop = trace[y0:y1, x0:x1].astype(np.float64)
-    dens = None if density is None else density[y0:y1, x0:x1].astype(np.float64)
-    path = trace_path(crop, lb.baseline_y - y0, pitch, px_per_mm, dens)
-    if path.y.size < 2:
-        return lb.box.y0, lb.box.y1
+    path, _, y0 = found
     pad = 0.5 * path.pen + 1.0
     return y0 + float(path.y.min()) - pad, y0 + float(path.y.max()) + pad
