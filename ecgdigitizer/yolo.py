@@ -307,8 +307,11 @@ def choose_layout(rows: list[list[Detection]], span_px: float) -> str:
     return max(names, key=lambda k: votes[k])
 
 
-def _baseline(trace: np.ndarray, y0: float, y1: float, x0: float, x1: float) -> float:
-    """The isoelectric row inside a band: where the traces spend most of their time."""
+def _baseline(trace: np.ndarray, y0: float, y1: float, x0: float, x1: float,
+              taken: list[float] | None = None, gap: float = 0.0) -> float | None:
+    """The isoelectric row inside a band: where the traces spend most of their time. Rows within ``gap`` of a
+    baseline other boxes have ``taken`` are passed over; None if the ink left is under 0.4 of the band's
+    busiest row's (the band holds no row of its own)."""
     h, w = trace.shape
     ya, yb = int(max(y0, 0)), int(min(y1, h))
     xa, xb = int(max(x0, 0)), int(min(x1, w))
@@ -316,36 +319,36 @@ def _baseline(trace: np.ndarray, y0: float, y1: float, x0: float, x1: float) -> 
         return 0.5 * (y0 + y1)
     profile = (trace[ya:yb, xa:xb] > 0.5).sum(axis=1).astype(np.float64)
     profile = cv2.GaussianBlur(profile.reshape(-1, 1), (1, 0), 1.5).ravel()
-    return ya + float(np.argmax(profile))
+    rows = ya + np.arange(profile.size)
+    free = np.all([np.abs(rows - t) >= gap for t in taken or []], axis=0) if taken else np.ones(profile.size, bool)
+    if not free.any() or profile[free].max() < 0.4 * profile.max():
+        return None
+    return ya + float(np.argmax(np.where(free, profile, -1.0)))
 
 
-def _row(detections: list[Detection], trace: np.ndarray) -> Row:
-    """A row of boxes: its baseline (from the traces inside its median band) and horizontal extent."""
-    y0, y1 = float(np.median([d.box.y0 for d in detections])), float(np.median([d.box.y1 for d in detections]))
-    x0, x1 = min(d.box.x0 for d in detections), max(d.box.x1 for d in detections)
-    return Row(_baseline(trace, y0, y1, x0, x1), x0, x1)
+def _band(detections: list[Detection]) -> tuple[float, float, float, float]:
+    """A row of boxes' band (median top and bottom) and horizontal extent: y0, y1, x0, x1."""
+    return (float(np.median([d.box.y0 for d in detections])), float(np.median([d.box.y1 for d in detections])),
+            min(d.box.x0 for d in detections), max(d.box.x1 for d in detections))
 
 
-def _one_per_baseline(rows: list[list[Detection]], trace: np.ndarray) -> list[list[Detection]]:
-    """Of two rows of boxes whose baselines are under a third of the rows' median spacing apart, the one with
-    more boxes (then the more confident). Over tall, overlapping traces the network may box one row's trace
-    twice, once offset into the next row's band; both boxes find the same baseline. Kept as two rows, the
-    duplicate pushed every row below it one down (12x1 pages), or read as a rhythm strip."""
-    if len(rows) < 3:
-        return rows
-    ys = [_row(r, trace).y for r in rows]
-    pitch = float(np.median(np.diff(sorted(ys))))
-    order = sorted(range(len(rows)), key=lambda k: ys[k])
-    keep = [order[0]]
-    for k in order[1:]:
-        if ys[k] - ys[keep[-1]] < pitch / 3:
-            rank = (len(rows[k]), float(np.mean([d.box.score for d in rows[k]])))
-            last = keep[-1]
-            if rank > (len(rows[last]), float(np.mean([d.box.score for d in rows[last]]))):
-                keep[-1] = k
-        else:
-            keep.append(k)
-    return [rows[k] for k in sorted(keep)]
+def row_baselines(rows: list[list[Detection]], trace: np.ndarray) -> tuple[list[list[Detection]], list[Row]]:
+    """Each row of boxes' baseline, one row per baseline, top to bottom. The rows with more boxes (then the
+    more confident) choose first; a row whose busiest ink another row took looks for its own away from it
+    (a third of the rows' spacing), and is dropped when its band holds none. Over tall, overlapping traces a
+    box's band can hold a neighbouring row's baseline more than its own (a rhythm strip below a tall one), or
+    the network boxed one row's trace twice, once offset into the next row's band: kept as two rows on one
+    baseline, the duplicate pushed every row below it one down (12x1 pages)."""
+    first = [_baseline(trace, *_band(r)) for r in rows]
+    pitch = float(np.median(np.diff(sorted(y for y in first if y is not None)))) if len(rows) >= 3 else 0.0
+    order = sorted(range(len(rows)), key=lambda k: (-len(rows[k]), -float(np.mean([d.box.score for d in rows[k]]))))
+    chosen: dict[int, float] = {}
+    for k in order:
+        y = _baseline(trace, *_band(rows[k]), list(chosen.values()), pitch / 3)
+        if y is not None:
+            chosen[k] = y
+    keep = sorted(chosen, key=lambda k: chosen[k])
+    return [rows[k] for k in keep], [Row(chosen[k], *_band(rows[k])[2:]) for k in keep]
 
 
 def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, paper: PaperSettings,
@@ -353,17 +356,19 @@ def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, p
     """Raw boxes -> rows -> layout (or the one given) -> one aligned, named box per cell."""
     ppm = scale.px_per_mm_x
     span_px = (10.0 if paper.speed_mm_s <= 25 else 5.0) * paper.speed_mm_s * ppm
-    rows_d = _one_per_baseline(group_rows(detections), trace)
+    rows_d, found = row_baselines(group_rows(detections), trace)
     name = layout or choose_layout(rows_d, span_px)
     n = make_layout(name).nrows
     x_left = float(np.median([min(d.box.x0 for d in r) for r in rows_d]))
     while True:
-        rows = complete_rows([_row(r, trace) for r in rows_d])
+        rows = complete_rows(list(found))
         if len(rows) <= n or len(rows_d) <= n // 2:
             break
         # more rows than the layout has (a spurious box, or two rows read as one leaving an odd gap): the
         # least confident row goes, and the rest are completed again
-        rows_d.pop(_least_confident(rows_d))
+        k = _least_confident(rows_d)
+        rows_d.pop(k)
+        found.pop(k)
     if len(rows) != n and len(rows) >= max(3, n // 2 + 1):
         # tall traces overlap: two boxes took one baseline, or a row was missed where the gaps are uneven
         # (most rows must have been found: two boxes on a photo of a wall are not a page of three rows)

@@ -158,3 +158,21 @@ def test_the_lattice_keeps_the_spacing_of_the_rows_found() -> None:
     out = lattice_rows(ink, rows, 12, 4.0)
     assert abs(out[-1].y - baselines[-1]) <= 2
     assert np.max(np.abs(np.array([r.y for r in out]) - baselines)) <= 0.2 * 50
+
+
+def test_a_strip_box_reaching_up_to_the_strip_above_keeps_its_own_baseline(source) -> None:
+    """3x4+3: the last rhythm strip's box reaches up to the baseline of the strip above (a tall trace's box),
+    whose flat ink is the busiest in its band. It is not that strip's duplicate: it looks for its own baseline
+    away from the one taken, and the page keeps its six rows."""
+    page, dets, scale = page_and_boxes(source, "3x4+3")
+    strips = sorted((d for d in dets if d.box.width > 0.75 * max(e.box.width for e in dets)), key=lambda d: d.box.cy)
+    base = {m["row"]: m["baseline"][0][1] for m in page.meta["leads"] if m["col"] == 0}
+    last = strips[-1].box
+    tall = Detection(Box(last.x0, base[4] - 3, last.x1, last.y1, last.lead, 0.6), strips[-1].cls)
+    result = postprocess([tall if d is strips[-1] else d for d in dets], (page.mask > 0).astype(np.float32), scale,
+                         PaperSettings())
+    assert result.layout.name == "3x4+3"
+    truth = {(m["row"], m["col"]): m for m in page.meta["leads"]}
+    for key, lb in cells(result).items():
+        assert lb.cell.lead == truth[key]["lead"]
+        assert abs(lb.baseline_y - truth[key]["baseline"][0][1]) < 2
