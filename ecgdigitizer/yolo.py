@@ -320,7 +320,9 @@ def _baseline(trace: np.ndarray, y0: float, y1: float, x0: float, x1: float,
     profile = (trace[ya:yb, xa:xb] > 0.5).sum(axis=1).astype(np.float64)
     profile = cv2.GaussianBlur(profile.reshape(-1, 1), (1, 0), 1.5).ravel()
     rows = ya + np.arange(profile.size)
-    free = np.all([np.abs(rows - t) >= gap for t in taken or []], axis=0) if taken else np.ones(profile.size, bool)
+    free = np.ones(profile.size, bool)
+    for t in taken or []:
+        free &= np.abs(rows - t) >= gap
     if not free.any() or profile[free].max() < 0.4 * profile.max():
         return None
     return ya + float(np.argmax(np.where(free, profile, -1.0)))
@@ -339,16 +341,18 @@ def row_baselines(rows: list[list[Detection]], trace: np.ndarray) -> tuple[list[
     box's band can hold a neighbouring row's baseline more than its own (a rhythm strip below a tall one), or
     the network boxed one row's trace twice, once offset into the next row's band: kept as two rows on one
     baseline, the duplicate pushed every row below it one down (12x1 pages)."""
-    first = [_baseline(trace, *_band(r)) for r in rows]
-    pitch = float(np.median(np.diff(sorted(y for y in first if y is not None)))) if len(rows) >= 3 else 0.0
+    bands = [_band(r) for r in rows]
+    first = [_baseline(trace, *b) for b in bands]  # a band's busiest row: never None without rows taken
+    gap = float(np.median(np.diff(sorted(first)))) / 3 if len(rows) >= 3 else 0.0
     order = sorted(range(len(rows)), key=lambda k: (-len(rows[k]), -float(np.mean([d.box.score for d in rows[k]]))))
     chosen: dict[int, float] = {}
     for k in order:
-        y = _baseline(trace, *_band(rows[k]), list(chosen.values()), pitch / 3)
+        taken = list(chosen.values())
+        y = first[k] if all(abs(first[k] - t) >= gap for t in taken) else _baseline(trace, *bands[k], taken, gap)
         if y is not None:
             chosen[k] = y
     keep = sorted(chosen, key=lambda k: chosen[k])
-    return [rows[k] for k in keep], [Row(chosen[k], *_band(rows[k])[2:]) for k in keep]
+    return [rows[k] for k in keep], [Row(chosen[k], bands[k][2], bands[k][3]) for k in keep]
 
 
 def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, paper: PaperSettings,
