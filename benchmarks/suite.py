@@ -7,11 +7,12 @@ Categories vary one thing at a time around the Challenge's standard page (3x4 wi
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 from ecgdigitizer import records, splits
-from ecgdigitizer.generate import generate_record
+from ecgdigitizer.generate import GENERATOR_VERSION, generate_record
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CACHE = Path(__file__).resolve().parents[1] / "work" / "benchmark"
@@ -50,7 +51,8 @@ def held_out_records() -> list[tuple[str, str]]:
 
 
 def build(pages_per_category: int, seed: int = 2024) -> dict[str, Path]:
-    """Render (once; cached) the suite; returns category -> folder of Challenge records with truth."""
+    """Render (once per generator version; cached) the suite; returns category -> folder of Challenge records
+    with truth."""
     recs = held_out_records()
     folders = {}
     for k, (name, (preset, fixed)) in enumerate(CATEGORIES.items()):
@@ -58,12 +60,15 @@ def build(pages_per_category: int, seed: int = 2024) -> dict[str, Path]:
         folders[name] = folder
         done = folder / "done.json"
         if done.is_file():
-            continue
+            if json.loads(done.read_text()).get("generator", "1.0") == GENERATOR_VERSION:  # 1.0 wrote none
+                continue
+            shutil.rmtree(folder)  # drawn by another version of the generator
         for i in range(pages_per_category):
             src, rec = recs[(k * 7 + i * 3) % len(recs)]
             settings = dict(fixed)
             if name == "rotation":
                 settings["rotation_deg"] = [-10.0, -6.5, -3.0, -1.0, 1.5, 4.0, 7.5, 10.0][i % 8]
             generate_record(str(DATA / src), rec, folder / "pages", preset, 1, seed + 1000 * k + i, settings)
-        done.write_text(json.dumps({"pages": pages_per_category, "preset": preset, "settings": fixed}))
+        done.write_text(json.dumps({"pages": pages_per_category, "preset": preset, "settings": fixed,
+                                    "generator": GENERATOR_VERSION}))
     return folders
