@@ -22,6 +22,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from .calibrate import find_pulse
 from .detect import ROWS_TO_LAYOUTS, LayoutError, Row, complete_rows, lattice_rows, layout_from_rows
@@ -399,8 +400,6 @@ def _fit_heights(layout: PageLayout, detections: list[Detection], trace: np.ndar
     """Each cell's box takes the vertical extent of its own detection: cells and detections paired one to one
     (a detection over the cell, the closest in width and centre first). A cell left without one (a box the
     network missed, filled in by the layout) takes the extent of the trace it holds, not a neighbour's box."""
-    from scipy.optimize import linear_sum_assignment
-
     big = 1e6
     cost = np.full((len(layout.boxes), max(len(detections), 1)), big)
     for i, lb in enumerate(layout.boxes):
