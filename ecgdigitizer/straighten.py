@@ -37,10 +37,24 @@ def _small(grey: np.ndarray, side: int) -> tuple[np.ndarray, float]:
     return grey, scale
 
 
+def _smooth_below(n: int) -> int:
+    """The largest m <= n whose only prime factors are 2, 3 and 5 (a fast FFT length)."""
+    for m in range(n, 0, -1):
+        k = m
+        for f in (2, 3, 5):
+            while k % f == 0:
+                k //= f
+        if k == 1:
+            return m
+    return 1
+
+
 def spectrum_angle(grey: np.ndarray, max_deg: float = 20.0, step: float = 0.1) -> tuple[float, float]:
     """Angle (degrees) whose pair of perpendicular frequency axes holds most spectral energy, and a contrast."""
     g, _ = _small(grey, 1400)
-    side = min(g.shape)  # a square, so that frequency bins have the same size along both axes
+    # a square, so that frequency bins have the same size along both axes, of a side whose only prime
+    # factors are 2, 3 and 5 (1082 = 2 x 541 takes 5x the time of 1080)
+    side = _smooth_below(min(g.shape))
     y0, x0 = (g.shape[0] - side) // 2, (g.shape[1] - side) // 2
     g = g[y0:y0 + side, x0:x0 + side].astype(np.float32)
     g -= cv2.GaussianBlur(g, (0, 0), 8)  # keep lines and edges, drop shading
@@ -65,9 +79,11 @@ def spectrum_angle(grey: np.ndarray, max_deg: float = 20.0, step: float = 0.1) -
 
 def _projection_sharpness(ys: np.ndarray, xs: np.ndarray, angles_deg: np.ndarray, bins: int) -> np.ndarray:
     scores = np.empty(angles_deg.size)
+    ys, xs = ys.astype(np.float32), xs.astype(np.float32)  # half the time of float64; bins are whole pixels
     for i, a in enumerate(np.deg2rad(angles_deg)):
-        proj = ys * np.cos(a) + xs * np.sin(a)
-        hist = np.bincount(np.clip((proj - proj.min()).astype(np.int64), 0, bins - 1), minlength=bins)
+        proj = ys * np.float32(np.cos(a)) + xs * np.float32(np.sin(a))
+        proj -= proj.min()
+        hist = np.bincount(np.minimum(proj.astype(np.int32), bins - 1), minlength=bins)
         scores[i] = float(np.dot(hist, hist))
     return scores
 
@@ -84,8 +100,11 @@ def refine_angle(grey: np.ndarray, coarse: float, span: float = 0.6, step: float
     total = np.zeros(angles.size)
     for dx, dy in ((0, 1), (1, 0)):
         edges = np.abs(cv2.Sobel(g.astype(np.float32), cv2.CV_32F, dx, dy, ksize=3))
-        k = int(0.95 * (edges.size - 1))  # the 95th percentile (a partition is 5x faster than np.percentile)
-        strong = edges >= max(float(np.partition(edges.ravel(), k)[k]), 1e-6)  # >=: a binary page's edges are equal
+        # the 95th percentile, of a random eighth of the pixels (a partition of all of them, mostly ties, takes
+        # 0.1 s); >=: a binary page's edges are all equal
+        sample = edges.ravel()[np.random.default_rng(0).integers(0, edges.size, edges.size // 8 + 1)]
+        k = int(0.95 * (sample.size - 1))
+        strong = edges >= max(float(np.partition(sample, k)[k]), 1e-6)
         ys, xs = np.nonzero(strong)
         if ys.size < 100:
             continue
