@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ import torch
 from conftest import PTBXL_500
 from ecgdigitizer.generate import load_source, render_page, sample_config
 from ecgdigitizer.train.unet import f1, loss_fn
-from ecgdigitizer.unet import UNet, UNetConfig, fold_batch_norm, predict, to_tensor
+from ecgdigitizer.unet import UNet, UNetBinarizer, UNetConfig, fold_batch_norm, predict, to_tensor
 
 SMALL = UNetConfig(3, base=4, depth=3, max_width=16, full_res_convs=1)
 
@@ -36,19 +38,43 @@ def test_tiled_inference_equals_whole_image_away_from_borders() -> None:
     np.testing.assert_allclose(tiled[inner], whole[inner], atol=1e-4)
 
 
-def test_folding_the_batch_norms_changes_no_output() -> None:
+def _model_with_real_norms() -> UNet:
     torch.manual_seed(0)
     model = UNet(SMALL)
     for m in model.modules():  # running statistics and affine terms far from the identity a fresh norm has
         if isinstance(m, torch.nn.BatchNorm2d):
             for t in (m.running_mean, m.running_var, m.weight, m.bias):
                 t.data = torch.rand_like(t) + 0.5
-    model.eval()
+        if isinstance(m, torch.nn.ConvTranspose2d | torch.nn.Conv2d) and m.bias is not None:
+            m.bias.data = torch.rand_like(m.bias) - 0.5
+    return model.eval()
+
+
+def test_folding_the_batch_norms_changes_no_output() -> None:
+    model = _model_with_real_norms()
     folded = fold_batch_norm(model)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())  # the original is left as it was
     image = np.random.default_rng(2).integers(0, 255, (96, 160, 3), dtype=np.uint8)
     np.testing.assert_allclose(predict(folded, image, bf16=False), predict(model, image, bf16=False), atol=1e-5)
+
+
+@pytest.mark.parametrize("tile", [2048, 96])
+def test_the_openvino_graph_computes_what_the_torch_model_does(tile: int) -> None:
+    model = _model_with_real_norms()
+    image = np.random.default_rng(3).integers(0, 255, (150, 230, 3), dtype=np.uint8)
+    image[40:44] = 20  # a dark stroke, so that some outputs are near 1
+    fast = UNetBinarizer(model, backend="openvino", tile=tile, overlap=24)(image)
+    reference = predict(model, image, tile=tile, overlap=24, bf16=False)
+    assert fast.shape == image.shape[:2] and fast.dtype == np.float32
+    assert reference.std() > 0.003  # outputs that vary, so that a wrong layer shows
+    np.testing.assert_allclose(fast, reference, atol=2e-4)
+
+
+def test_the_binarizer_survives_pickling_for_worker_processes() -> None:
+    binarizer = UNetBinarizer(_model_with_real_norms(), backend="openvino")
+    image = np.random.default_rng(4).integers(0, 255, (64, 96, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(binarizer))(image), binarizer(image))
 
 
 def test_a_tiny_model_learns_on_generated_patches() -> None:
