@@ -117,7 +117,7 @@ def run_page(record: Path, variants: list[str], model_dir: str, out: Path) -> li
         rows.append({"variant": v, "record": record.name, "failed": not result.ok, "reason": result.reason,
                      "seconds": t_straighten + t_bin[b] + sum(result.timings.values()),
                      "layout_ok": bool(result.layout and result.layout.layout.name == meta["layout"]),
-                     "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+                     "peak_mb": peak_memory_mb()})
     return rows
 
 
@@ -174,12 +174,26 @@ def plot(rows: list[Row], path: Path) -> None:
     fig.savefig(path, dpi=90)
 
 
+def peak_memory_mb() -> float:
+    """This process's peak resident memory (MB). Linux's VmHWM, which starts afresh with the program: the
+    ``ru_maxrss`` of getrusage is kept across fork and exec, so that a child launched by a large parent reports
+    the parent's size."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def default_memory(model_dir: str, page: Path) -> float:
     """Peak memory (MB) of a fresh process loading the models and reading one page with the default pipeline."""
-    code = ("import resource, sys; sys.path.insert(0, %r)\n"
+    code = ("import sys; sys.path.insert(0, %r)\n"
             "from ecgdigitizer.challenge import load_models, run_models\n"
+            "from benchmarks.run import peak_memory_mb\n"
             "d, _ = load_models(%r); run_models(%r, d, None)\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)") % (str(ROOT), model_dir, str(page))
+            "print(peak_memory_mb())") % (str(ROOT), model_dir, str(page))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     return float(out.stdout.strip().split()[-1]) if out.returncode == 0 else float("nan")
 
