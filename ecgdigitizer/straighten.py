@@ -37,32 +37,20 @@ def _small(grey: np.ndarray, side: int) -> tuple[np.ndarray, float]:
     return grey, scale
 
 
-def _smooth_below(n: int) -> int:
-    """The largest m <= n whose only prime factors are 2, 3 and 5 (a fast FFT length)."""
-    for m in range(n, 0, -1):
-        k = m
-        for f in (2, 3, 5):
-            while k % f == 0:
-                k //= f
-        if k == 1:
-            return m
-    return 1
-
-
 def spectrum_angle(grey: np.ndarray, max_deg: float = 20.0, step: float = 0.1) -> tuple[float, float]:
     """Angle (degrees) whose pair of perpendicular frequency axes holds most spectral energy, and a contrast."""
     g, _ = _small(grey, 1400)
-    # a square, so that frequency bins have the same size along both axes, of a side whose only prime
-    # factors are 2, 3 and 5 (1082 = 2 x 541 takes 5x the time of 1080)
-    side = _smooth_below(min(g.shape))
+    side = min(g.shape)  # a square, so that frequency bins have the same size along both axes
     y0, x0 = (g.shape[0] - side) // 2, (g.shape[1] - side) // 2
     g = g[y0:y0 + side, x0:x0 + side].astype(np.float32)
     g -= cv2.GaussianBlur(g, (0, 0), 8)  # keep lines and edges, drop shading
-    h, w = g.shape
-    win = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
-    spec = np.log1p(np.abs(scipy.fft.fftshift(scipy.fft.fft2(g * win))))  # single precision: 3x faster
-    cy, cx = h // 2, w // 2
-    radii = np.arange(max(6, min(h, w) // 40), min(h, w) // 2 - 2, 0.5)
+    win = np.outer(np.hanning(side), np.hanning(side)).astype(np.float32)
+    # zero-padded to a length with small prime factors (1082 = 2 x 541 takes 5x the time of 1200); the
+    # spectrum is the same, sampled finer. Single precision: 3x faster.
+    n = scipy.fft.next_fast_len(side)
+    spec = np.log1p(np.abs(scipy.fft.fftshift(scipy.fft.fft2(g * win, s=(n, n)))))
+    cy = cx = n // 2
+    radii = np.arange(max(6, side // 40), side // 2 - 2, 0.5) * (n / side)  # the same frequencies
     angles = np.arange(-max_deg, max_deg + step / 2, step)
     energy = np.zeros(angles.size)
     for offset in (0.0, 90.0):
