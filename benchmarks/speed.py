@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> str:
             lines.append(f"| {backend} | {len(t)} | " + " | ".join(f"{v:.3f}" for v in np.median(t, axis=0))
                          + f" | **{np.median(total):.2f}** | {np.percentile(total, 90):.2f} |")
         memory = default_memory(a.model, folder / names[0])
-    table = "\n".join(lines) + (f"\n\nSeconds: medians per stage over the pages, 2 threads, models loaded. Peak "
-                                f"memory of a fresh process loading the models and reading one page: {memory:.0f} MB.\n")
+    table = "\n".join(lines) + ("\n\nSeconds: medians per stage over the pages, 2 threads, models loaded. Peak memory "
+                                f"of a fresh process loading the models and reading one page: {memory:.0f} MB.\n")
     print(table)
     return table
 
