@@ -45,7 +45,7 @@ def spectrum_angle(grey: np.ndarray, max_deg: float = 20.0, step: float = 0.1) -
     g = g[y0:y0 + side, x0:x0 + side].astype(np.float32)
     g -= cv2.GaussianBlur(g, (0, 0), 8)  # keep lines and edges, drop shading
     win = np.outer(np.hanning(side), np.hanning(side)).astype(np.float32)
-    # zero-padded to a length with small prime factors (1082 = 2 x 541 takes 5x the time of 1200); the
+    # zero-padded to a length with small prime factors (1082 = 2 x 541 takes 3x the time of 1089); the
     # spectrum is the same, sampled finer. Single precision: 3x faster.
     n = scipy.fft.next_fast_len(side)
     spec = np.log1p(np.abs(scipy.fft.fftshift(scipy.fft.fft2(g * win, s=(n, n)))))
