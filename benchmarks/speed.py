@@ -52,7 +52,6 @@ def main(argv: list[str] | None = None) -> str:
         detector = YoloDetector.load(a.model)
         for backend in ("openvino", "torch"):
             digitizer = Digitizer(binarizer=UNetBinarizer(load(a.model), backend=backend), detector=detector)
-            torch.set_num_threads(2)  # ultralytics drops it to one on its first call
             rows = []
             for image, header in pages:
                 result = digitizer.digitize(image, header.fs, header.n_samples, header.lead_names)
