@@ -182,6 +182,6 @@ def digitize(image: str | os.PathLike[str] | np.ndarray, fs: float = 500.0, dura
                           gain_limb_mm_mv=gain_mm_mv or 10.0, gain_chest_mm_mv=gain_mm_mv or 10.0,
                           from_page=False)
     configured = replace(base, paper=paper, layout=layout, read_gain_from_pulse=gain_mm_mv is None)
-    seconds = duration or (10.0 if paper.speed_mm_s <= 25 else 5.0)
+    seconds = duration or paper.span_s
     result = configured.digitize(array, fs, int(round(seconds * fs)), list(LEADS_12))
     return Digitized(result, array, source, model_version(model))

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from scipy.signal import find_peaks
 
-from .calibrate import find_pulse
+from .calibrate import find_pulse, span_scale
 from .extract import find_runs, find_tick
 from .layouts import make_layout
 from .types import Box, GridScale, LeadBox, PageLayout, PaperSettings
@@ -305,7 +305,7 @@ def layout_from_rows(layout_name: str, rows: list[Row], px_per_mm_x: float, pape
     row's start is uncertain (a calibration pulse, text) its end, span seconds later, anchors it. Which
     seconds a column shows is read from the traces (:func:`infer_column_time`) unless ``column_time`` is given.
     """
-    span_s = 10.0 if paper.speed_mm_s <= 25 else 5.0
+    span_s = paper.span_s
     span_px = span_s * paper.speed_mm_s * px_per_mm_x
     rows = sorted(rows, key=lambda r: r.y)
     nrows = make_layout(layout_name).nrows
@@ -357,6 +357,9 @@ class BaselineDetector:
                 row.pulse_bottom = pulse.bottom
                 row.x0 = max(row.x0, pulse.x1 + 0.5 * ppm)
                 heights.append(pulse.height)
+        span_mm = paper.span_s * paper.speed_mm_s
+        scale = span_scale([r.x1 - r.x0 for r in rows], span_mm, scale)  # where no grid showed
+        ppm = scale.px_per_mm_y
         name = layout or choose_layout(trace > 0.5, rows, ppm)
         confidence = 1.0 if len(rows) in ROWS_TO_LAYOUTS else 0.4
         if len(rows) != make_layout(name).nrows:
@@ -364,4 +367,5 @@ class BaselineDetector:
         result = layout_from_rows(name, rows, scale.px_per_mm_x, paper, self.name, confidence, trace=trace,
                                   density=density)
         result.pulse_heights_px = heights
+        result.scale = scale
         return result

@@ -98,6 +98,12 @@ class Digitizer:
                 assert error is not None
                 raise error
             result.layout = layout
+            if layout.scale is not None and layout.scale != result.scale:
+                result.scale = layout.scale
+                result.notes.append(f"scale from the width of the rows of lead boxes: {layout.scale.px_per_mm_x:.2f} "
+                                    f"px/mm")
+                if density is not None:
+                    density = ink_density(page, prob > 0.5, result.scale.px_per_mm_y)
             result.paper = self._paper(layout, result.scale, result)
             if layout.end_timed:  # the last sample sits one sample period before the end of the span
                 shift = result.scale.px_per_mm_x * result.paper.speed_mm_s / fs

@@ -108,7 +108,7 @@ class GridScale:
 
     px_per_mm_x: float
     px_per_mm_y: float
-    source: str  # 'grid', 'pulse', 'grid+pulse', 'dpi', 'given'
+    source: str  # 'grid'; 'page size' or 'row span' (the lead boxes' rows) where none shows; or the caller's
     confidence: float = 1.0
 
 
@@ -120,6 +120,11 @@ class PaperSettings:
     gain_limb_mm_mv: float = 10.0
     gain_chest_mm_mv: float = 10.0
     from_page: bool = False
+
+    @property
+    def span_s(self) -> float:
+        """Seconds a full row shows: 10 at 25 mm/s or slower, 5 faster."""
+        return 10.0 if self.speed_mm_s <= 25 else 5.0
 
     def gain_for(self, lead: str) -> float:
         return self.gain_limb_mm_mv if canonical_lead(lead) in LIMB_LEADS else self.gain_chest_mm_mv
@@ -148,6 +153,7 @@ class PageLayout:
     pulse_heights_px: list[float] = field(default_factory=list)  # calibration pulses found (1 mV each)
     end_timed: bool = False  # columns timed from where the traces end: the last sample is read at the span's end
     ticks: bool = False  # separator ticks (short vertical strokes) mark where the lead changes within a row
+    scale: GridScale | None = None  # the scale the boxes were placed with, where the stage measured its own
 
 
 @dataclass

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .calibrate import find_pulse
+from .calibrate import find_pulse, span_scale
 from .detect import ROWS_TO_LAYOUTS, LayoutError, Row, complete_rows, lattice_rows, layout_from_rows
 from .extract import cell_trace
 from .layouts import make_layout
@@ -62,6 +62,11 @@ def ultralytics_offline(threads: int = 2) -> None:
         Image.open = patches._image_open
     except (ImportError, AttributeError):
         pass
+
+
+# a row of boxes is wider than its traces by half a pen and a pixel either side (the generator's boxes, which
+# the network learned): 3.5 px median over the benchmark's detection pages with a grid (0.6 mm; pens vary)
+BOX_OVERHANG_PX = 3.5
 
 
 @dataclass(frozen=True)
@@ -358,10 +363,13 @@ def row_baselines(rows: list[list[Detection]], trace: np.ndarray) -> tuple[list[
 
 def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, paper: PaperSettings,
              layout: str | None = None, density: np.ndarray | None = None) -> PageLayout:
-    """Raw boxes -> rows -> layout (or the one given) -> one aligned, named box per cell."""
-    ppm = scale.px_per_mm_x
-    span_px = (10.0 if paper.speed_mm_s <= 25 else 5.0) * paper.speed_mm_s * ppm
+    """Raw boxes -> rows -> layout (or the one given) -> one aligned, named box per cell. Where no grid showed,
+    the rows' width sets the scale (the layout's ``scale``)."""
     rows_d, found = row_baselines(group_rows(detections), trace)
+    span_mm = paper.span_s * paper.speed_mm_s
+    scale = span_scale([r.x1 - r.x0 - BOX_OVERHANG_PX for r in found], span_mm, scale)
+    ppm = scale.px_per_mm_x
+    span_px = span_mm * ppm
     name = layout or choose_layout(rows_d, span_px)
     n = make_layout(name).nrows
     x_left = float(np.median([min(d.box.x0 for d in r) for r in rows_d]))
@@ -391,6 +399,7 @@ def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, p
     result = layout_from_rows(name, rows, scale.px_per_mm_x, paper, "yolo", confidence, trace=trace,
                               density=density)
     result.pulse_heights_px = heights
+    result.scale = scale
     _fit_heights(result, drop_duplicates(detections), trace, scale.px_per_mm_y, density)
     return result
 

@@ -146,15 +146,27 @@ def test_grid_pitch_within_half_a_percent(source, seed: int) -> None:
     assert abs(scale.px_per_mm_y / cfg.px_per_mm - 1) < 0.005
 
 
-def test_no_grid_falls_back_to_the_page_size_and_says_so(source) -> None:
+def test_no_grid_falls_back_to_the_page_size_then_the_rows_and_says_so(source) -> None:
+    """No grid: the page size gives the scale of a whole page; cropped (a photo of part of a page), its size
+    misleads and the rows the layout stage finds (10 s of paper each) give the scale instead."""
     sig, fs, names = source
     cfg = sample_config("clean", 4, grid="none", dpi=150.0, layout="3x4+1")
     page = render_page(sig, fs, names, cfg)
-    result = Digitizer().digitize(page.image, fs, page.n_samples, names)
-    assert result.scale.source == "page size"
-    assert any("no grid" in n for n in result.notes)
-    assert abs(result.scale.px_per_mm_x / cfg.px_per_mm - 1) < 0.08  # a letter page's width, within A4's
-    assert result.ok
+    whole = Digitizer().digitize(page.image, fs, page.n_samples, names)
+    assert whole.scale.source == "page size" and any("no grid" in n for n in whole.notes)
+    assert abs(whole.scale.px_per_mm_x / cfg.px_per_mm - 1) < 0.005
+    assert whole.ok
+    right = int(max(m["box"][2] for m in page.meta["leads"])) + 10
+    cropped = page.image[:, :right]
+    size = grid_scale(grey(cropped))
+    assert abs(size.px_per_mm_x / cfg.px_per_mm - 1) > 0.05
+    result = Digitizer().digitize(cropped, fs, page.n_samples, names)
+    assert result.scale.source == "row span" and any("rows of lead boxes" in n for n in result.notes)
+    assert abs(result.scale.px_per_mm_x / cfg.px_per_mm - 1) < 0.005
+    # time misplaced by a fraction of a sample costs dB already (the metric aligns whole samples only)
+    assert page_snr(page, result) > page_snr(page, whole) - 3.0
+    kept = Digitizer().digitize(cropped, fs, page.n_samples, names, scale=replace(size, source="given"))
+    assert page_snr(page, kept) < page_snr(page, result) - 5.0
 
 
 @pytest.mark.parametrize("layout", LAYOUT_NAMES)

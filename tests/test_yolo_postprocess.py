@@ -176,3 +176,22 @@ def test_a_strip_box_reaching_up_to_the_strip_above_keeps_its_own_baseline(sourc
     for key, lb in cells(result).items():
         assert lb.cell.lead == truth[key]["lead"]
         assert abs(lb.baseline_y - truth[key]["baseline"][0][1]) < 2
+
+
+@pytest.mark.parametrize("layout", ["3x4+1", "6x2", "12x1"])
+def test_the_rows_set_the_scale_where_no_grid_showed(source, layout: str) -> None:
+    """No grid: the page size guessed the scale 15 % too large. Every row spans 10 s of paper, so the rows of
+    boxes give it to half a per cent and the columns land on the time span; a scale given by the caller is
+    kept, wrong or not."""
+    page, dets, scale = page_and_boxes(source, layout)
+    trace = (page.mask > 0).astype(np.float32)
+    guess = GridScale(1.15 * scale.px_per_mm_x, 1.15 * scale.px_per_mm_y, "page size", 0.2)
+    result = postprocess(dets, trace, guess, PaperSettings())
+    assert result.scale is not None and result.scale.source == "row span"
+    assert abs(result.scale.px_per_mm_x / scale.px_per_mm_x - 1) < 0.005
+    truth = {(m["row"], m["col"]): m for m in page.meta["leads"]}
+    for key, lb in cells(result).items():
+        (xa, _), (xb, _) = truth[key]["baseline"]
+        assert lb.cell.lead == truth[key]["lead"] and abs(lb.box.x0 - xa) < 2 and abs(lb.box.x1 - xb) < 2
+    given = GridScale(guess.px_per_mm_x, guess.px_per_mm_y, "given")
+    assert postprocess(dets, trace, given, PaperSettings()).scale == given
