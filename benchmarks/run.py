@@ -16,6 +16,7 @@ import datetime
 import json
 import platform
 import resource
+import shlex
 import shutil
 import subprocess
 import sys
@@ -226,9 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     load_seconds = time.perf_counter() - t
     variants = [v for v, (b, d) in VARIANTS.items() if b in ("classical", "truth") or b in available]
     variants = [v for v in variants if VARIANTS[v][1] in ("baseline", "truth") or VARIANTS[v][1] in available]
+    skipped = [v for v in VARIANTS if v not in variants]  # no weights for them
     if a.variants:
         variants = [v for v in variants if v in a.variants.split(",")]
-    skipped = [v for v in VARIANTS if v not in variants]
     out = CACHE / "outputs"
     shutil.rmtree(out, ignore_errors=True)
     jobs = [(cat, folder / "pages" / name) for cat, folder in folders.items()
@@ -266,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     text = (f"# Benchmark results\n\n{datetime.date.today().isoformat()}, commit `{commit}`, {machine}, "
             f"suite `{a.suite}` ({n} pages per category, held-out records only), {a.workers} workers, "
             f"{(time.perf_counter() - start) / 60:.1f} min.\n\n"
-            f"Command: `python -m benchmarks.run --suite {a.suite}`\n\n"
+            f"Command: `python -m benchmarks.run {shlex.join(sys.argv[1:] if argv is None else argv)}`\n\n"
             f"Model load: {load_seconds:.1f} s. Peak memory, default pipeline on one page in a fresh process: "
             f"{memory:.0f} MB; worker processes (every variant): {peak:.0f} MB.\n"
             + (f"Variants skipped (no weights in {a.model}): {', '.join(skipped)}.\n" if skipped else "")
