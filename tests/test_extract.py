@@ -7,7 +7,7 @@ import pytest
 
 from ecgdigitizer.binarize import ink_density
 from ecgdigitizer.extract import SPLINE_TIME_S, smoothing_spline, trace_path
-from ecgdigitizer.generate.plot import draw_polyline
+from ecgdigitizer.generate.plot import draw_pen
 
 PX_PER_MM = 7.87  # 200 dpi
 PX_PER_SAMPLE = 0.39  # 25 mm/s at 500 Hz
@@ -25,7 +25,7 @@ def spike(height_px: float, half_width_samples: int, n: int = 400) -> np.ndarray
 def read(xy: np.ndarray, pen_px: int) -> tuple[np.ndarray, np.ndarray]:
     """Draw the samples as a dark anti-aliased polyline on white; the extractor's value at every sample."""
     page = np.full((320, 220, 3), 250, np.uint8)
-    draw_polyline(page, xy, (20, 20, 60), pen_px)
+    draw_pen(page, xy, (20, 20, 60), pen_px)
     prob = ((255 - page.max(axis=2)) > 100).astype(np.float32)
     trace = trace_path(prob, 200.0, 150.0, PX_PER_MM, ink_density(page, prob > 0.5, PX_PER_MM))
     return np.interp(xy[:, 0], trace.x, trace.y), trace.y

@@ -16,6 +16,7 @@ from conftest import CINC, LUDB, PTBXL_100, PTBXL_500, ROOT
 from ecgdigitizer import metrics, records
 from ecgdigitizer.generate import (MASK_PULSE, PRESETS, generate_record, load_source, read_trace, render_page,
                                    sample_config)
+from ecgdigitizer.generate.plot import draw_pen
 from ecgdigitizer.layouts import LAYOUT_NAMES
 
 
@@ -68,6 +69,30 @@ def test_trace_points_are_dark_on_a_clean_page(generated: Path) -> None:
         for _lead, _s, xy in read_trace(out / meta["trace"]):
             px = np.rint(xy[_inside(xy, grey.shape)]).astype(int)
             assert np.all(grey[px[:, 1], px[:, 0]] < paper - 20)  # visibly darker than the paper
+
+
+@pytest.mark.parametrize("pen", [1.0, 1.66, 2.0, 2.5, 3.0])
+def test_the_ink_is_centred_on_the_polyline_and_a_pen_wide(pen: float) -> None:
+    """An ECG polyline has a point every 0.4 px: drawn segment by segment with anti-aliasing, the partly
+    covered pixels at a stroke's edge darkened with every overlapping segment (a 2 px pen left 3.4 px of ink
+    per column, its centre up to 0.15 px off the line, by where the line fell within a pixel). The pen's cover
+    is the area it sweeps: per column, as much ink as the pen is wide, centred on the line (exactly so for a
+    whole number of pixels; a pixel's share of a wider band is weighed at its centre, which is up to 0.07 px
+    off for a 1.66 px pen, the same on a scanner)."""
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        y = 40.0 + rng.uniform(-0.5, 0.5)
+        slope = rng.uniform(-0.05, 0.05)
+        x = 10.0 + 0.39 * np.arange(200)
+        xy = np.stack([x, y + slope * (x - 10.0)], axis=1)
+        page = np.zeros((80, 100), np.uint8)
+        draw_pen(page, xy, 255, pen)
+        ink = page[:, 20:80].astype(float) / 255
+        rows = np.arange(page.shape[0])[:, None]
+        centre = (ink * rows).sum(axis=0) / ink.sum(axis=0)
+        line = y + slope * (np.arange(20, 80) - 10.0)
+        assert np.abs(centre - line).max() < (0.02 if pen == round(pen) else 0.08)
+        assert np.abs(ink.sum(axis=0) / np.sqrt(1 + slope ** 2) - pen).max() < 0.03
 
 
 def test_calibration_pulse_is_one_millivolt_high() -> None:

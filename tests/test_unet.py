@@ -98,7 +98,7 @@ def test_a_tiny_model_learns_on_generated_patches() -> None:
     vx, vy = batch(16)
     with torch.no_grad():
         before = loss_fn(model(vx), vy).item()
-    for _ in range(40):
+    for _ in range(80):
         x, y = batch()
         loss = loss_fn(model(x), y)
         opt.zero_grad()

@@ -26,7 +26,7 @@ from ..types import LEADS_12, canonical_lead
 from .config import sample_config
 from .render import RenderedPage, render_page
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"  # 1.1: the pen's ink is the area it covers (1.0: OpenCV's anti-aliased thick lines)
 
 
 def load_source(record: str | os.PathLike[str]) -> tuple[np.ndarray, float, list[str]]:

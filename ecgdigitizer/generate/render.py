@@ -16,11 +16,12 @@ from ..types import canonical_lead
 from . import artifacts as art
 from .config import PageConfig
 from .paper import draw_grid, draw_header, draw_text, paper
-from .plot import Placement, draw_polyline, page_geometry, place_cells, pulse_polylines, separator_lines
+from .plot import (Coverage, Placement, apply_ink, page_geometry, pen_coverage, place_cells, pulse_polylines,
+                   separator_lines)
 
 MASK_TRACE = 255
 MASK_PULSE = 128  # calibration pulses and lead separators: printed by the pen, but not signal
-_MASK_LEVEL = 96  # anti-aliased coverage (of 255) above which a pixel belongs to the mask
+_MASK_LEVEL = 0.5  # the pen's coverage of a pixel from which it belongs to the mask
 
 
 @dataclass
@@ -63,18 +64,17 @@ def _warp_points(xy: np.ndarray, hom: np.ndarray) -> np.ndarray:
     return cv2.perspectiveTransform(xy[None].astype(np.float64), hom)[0]
 
 
-def _draw_mask(shape: tuple[int, int], traces: list[np.ndarray], pen_lines: list[np.ndarray],
-               thick: int) -> np.ndarray:
-    """The trace-only mask, drawn in the final image's geometry so that every trace point lies on it."""
-    layer = np.zeros(shape, np.uint8)
-    for xy in pen_lines:
-        draw_polyline(layer, xy, 255, thick)
-    mask = np.where(layer >= _MASK_LEVEL, MASK_PULSE, 0).astype(np.uint8)
-    layer[:] = 0
-    for xy in traces:
-        draw_polyline(layer, xy, 255, thick)
-    mask[layer >= _MASK_LEVEL] = MASK_TRACE
-    if traces:  # the pixel under every sample, end caps included, where anti-aliased coverage is lowest
+def _draw_mask(shape: tuple[int, int], traces: list[np.ndarray], cover_traces: list[Coverage | None],
+               cover_lines: list[Coverage | None]) -> np.ndarray:
+    """The trace-only mask, in the final image's geometry (the pen's cover of the ``traces`` and of the pulse and
+    separator lines, computed there) so that every trace point lies on it."""
+    mask = np.zeros(shape, np.uint8)
+    for covers, value in ((cover_lines, MASK_PULSE), (cover_traces, MASK_TRACE)):  # a trace over a pulse is trace
+        for found in covers:
+            if found is not None:
+                cover, (x0, y0) = found
+                mask[y0:y0 + cover.shape[0], x0:x0 + cover.shape[1]][cover >= _MASK_LEVEL] = value
+    if traces:  # the pixel under every sample, end caps included, where a thin pen covers least
         pix = np.rint(np.concatenate(traces)).astype(np.int64)
         ok = (pix[:, 0] >= 0) & (pix[:, 0] < shape[1]) & (pix[:, 1] >= 0) & (pix[:, 1] < shape[0])
         mask[pix[ok, 1], pix[ok, 0]] = MASK_TRACE
@@ -98,10 +98,12 @@ def render_page(signal: np.ndarray, fs: float, lead_names: list[str], cfg: PageC
     placements = place_cells(cfg, geom, signal, fs, lead_index)
     _label_positions(cfg, placements, rng, img)
 
-    thick = max(1, int(round(cfg.trace_width_mm * ppm)))
+    pen = max(cfg.trace_width_mm * ppm, 1.0)  # the pen's width (px)
     pen_lines = pulse_polylines(cfg, geom) + separator_lines(cfg, geom)
-    for xy in [p.xy for p in placements] + pen_lines:
-        draw_polyline(img, xy, cfg.trace_rgb, thick)
+    cover_traces = [pen_coverage(img.shape[:2], p.xy, pen) for p in placements]
+    cover_lines = [pen_coverage(img.shape[:2], xy, pen) for xy in pen_lines]
+    for found in cover_traces + cover_lines:
+        apply_ink(img, found, cfg.trace_rgb)
 
     traces_flat = [p.xy for p in placements]
     if a.handwriting_words:
@@ -122,7 +124,9 @@ def render_page(signal: np.ndarray, fs: float, lead_names: list[str], cfg: PageC
         for p in placements:
             p.xy = _warp_points(p.xy, hom)
         pen_lines = [_warp_points(xy, hom) for xy in pen_lines]
-    mask = _draw_mask(img.shape[:2], [p.xy for p in placements], pen_lines, thick)
+        cover_traces = [pen_coverage(img.shape[:2], p.xy, pen) for p in placements]
+        cover_lines = [pen_coverage(img.shape[:2], xy, pen) for xy in pen_lines]
+    mask = _draw_mask(img.shape[:2], [p.xy for p in placements], cover_traces, cover_lines)
 
     if a.shadow or a.uneven_light:
         img = art.shade(img, art.light_shading(img.shape, rng, a.shadow, a.uneven_light))
@@ -133,12 +137,12 @@ def render_page(signal: np.ndarray, fs: float, lead_names: list[str], cfg: PageC
         j = lead_index[p.cell.lead]
         masked[p.samples, j] = signal[p.samples, j]
 
-    meta = _metadata(cfg, geom.span_s, fs, n_page, hom, img.shape, placements, thick)
+    meta = _metadata(cfg, geom.span_s, fs, n_page, hom, img.shape, placements, pen)
     return RenderedPage(img, mask, cfg, placements, hom, geom.span_s, n_page, masked, names, meta)
 
 
 def _metadata(cfg: PageConfig, span: float, fs: float, n_page: int, hom: np.ndarray, shape: tuple[int, ...],
-              placements: list[Placement], thick: int) -> dict:
+              placements: list[Placement], pen: float) -> dict:
     leads = []
     for p in placements:
         base = np.array([[p.x0_px, p.baseline_px],
@@ -148,7 +152,7 @@ def _metadata(cfg: PageConfig, span: float, fs: float, n_page: int, hom: np.ndar
             "lead": p.cell.lead, "row": p.cell.row, "col": p.cell.col, "ncols": p.cell.ncols,
             "t0": p.cell.t0, "t1": p.cell.t1, "sample_start": int(p.samples[0]),
             "sample_stop": int(p.samples[-1]) + 1, "gain_mm_mv": p.gain_mm_mv,
-            "box": _box(p.xy, thick / 2 + 1, shape), "baseline": base.tolist(),
+            "box": _box(p.xy, pen / 2 + 1, shape), "baseline": base.tolist(),
         })
     return {
         "image_size": [int(shape[1]), int(shape[0])],
@@ -157,5 +161,5 @@ def _metadata(cfg: PageConfig, span: float, fs: float, n_page: int, hom: np.ndar
         "speed_mm_s": cfg.speed_mm_s, "gain_mm_mv": {"limb": cfg.gain_limb, "chest": cfg.gain_chest},
         "calibration_pulse": cfg.calibration_pulse, "rotation_deg": cfg.artifacts.rotation_deg,
         "homography": hom.tolist(), "artifacts": cfg.artifacts.active(), "fs": fs, "n_samples": n_page,
-        "trace_width_px": thick, "leads": leads, "config": cfg.to_dict(),
+        "trace_width_px": pen, "leads": leads, "config": cfg.to_dict(),
     }
