@@ -1,4 +1,4 @@
-"""Parts of training that the end-to-end quick run does not pin down: stage names and the patch stream."""
+"""Parts of training that the end-to-end quick run does not pin down: stage names, the patch stream, fine-tuning."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 from conftest import LUDB
 from torch.utils.data import DataLoader
 
 from ecgdigitizer.generate import generate_record
+from ecgdigitizer import unet as unet_model
 from ecgdigitizer.train import train_models
+from ecgdigitizer.train.config import TrainConfig
 from ecgdigitizer.train.pages import page_files
-from ecgdigitizer.train.unet import PatchStream
+from ecgdigitizer.train.unet import PatchStream, train_unet
 from ecgdigitizer.train.yolo import _epoch_cap
 
 
@@ -41,6 +44,28 @@ def test_patch_stream_workers_draw_their_own_patches(tmp_path: Path) -> None:
     assert with_trace > 0.6
     # two workers do not repeat each other's draws (each its own seed and its own share of the pages)
     assert not np.array_equal(batches[0][0].numpy(), batches[1][0].numpy())
+
+
+def test_fine_tuning_starts_from_the_given_model(tmp_path: Path) -> None:
+    """``unet_init``: training starts from an earlier model's network and weights, not from the configured width
+    and random weights; the report says what the model scored before training."""
+    for name in ("93", "101"):
+        generate_record(str(LUDB), name, tmp_path / "pages", "clean", 1, 1, {"dpi": 100.0, "layout": "3x4"})
+    pages = page_files(tmp_path / "pages")
+    torch.manual_seed(3)
+    start = unet_model.UNet(unet_model.UNetConfig(3, base=4, depth=3, max_width=16, full_res_convs=1))
+    unet_model.save(start, tmp_path / "start")
+    cfg = TrainConfig(device="cpu", quick=True, unet_init=str(tmp_path / "start"), unet_lr=0.0, unet_steps=2,
+                      unet_batch=2, unet_patch=64, unet_pages_in_memory=2)
+    report = train_unet(pages, pages, cfg, tmp_path / "out", tmp_path / "work", minutes=5.0, verbose=False)
+    assert report["steps"] == 2 and report["init"] == str(tmp_path / "start")
+    # with no learning rate the weights stay the starting model's (the batch norms' running means move)
+    tuned = unet_model.load(tmp_path / "out")
+    assert tuned.config == start.config != unet_model.UNetConfig(3, cfg.unet_base, cfg.unet_depth)
+    weights = {k: v for k, v in start.state_dict().items() if k.endswith("weight")}
+    for k, v in weights.items():
+        assert torch.equal(tuned.state_dict()[k], v.half().float()), k
+    assert 0.0 <= report["init_val_patch_f1"] <= 1.0
 
 
 def test_yolo_epoch_cap_shortens_ultralytics_time_mode() -> None:

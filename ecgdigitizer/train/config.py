@@ -31,6 +31,8 @@ class TrainConfig:
     unet_lr: float = 2e-3
     unet_steps: int = 6000  # upper bound; the time budget usually ends it first
     unet_pages_in_memory: int = 160
+    unet_init: str = ""  # a model folder whose U-Net training starts from (fine-tuning; its network replaces the
+    # unet_base .. unet_full_res_convs above): a model adapted to new pages or a new paper style in minutes
     # YOLO: per-lead classes, nano model from its YAML, image size chosen by measurement
     yolo_model: str = "yolov8n.yaml"
     yolo_classes: str = "lead"  # 'lead' (one class, names from the layout) or 'leads' (the twelve)

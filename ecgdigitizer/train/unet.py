@@ -137,9 +137,12 @@ def train_unet(train: list[PageFiles], val: list[PageFiles], cfg: TrainConfig, o
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     out.mkdir(parents=True, exist_ok=True)
-    config = unet_model.UNetConfig(3, cfg.unet_base, cfg.unet_depth, cfg.unet_max_width, cfg.unet_full_res_convs)
     device = torch.device(torch_device(cfg))
-    model = unet_model.UNet(config).to(device).to(memory_format=torch.channels_last)
+    if cfg.unet_init:  # fine-tuning: the weights (and the network they fit) of an earlier model
+        model = unet_model.load(cfg.unet_init).train().to(device)
+    else:
+        config = unet_model.UNetConfig(3, cfg.unet_base, cfg.unet_depth, cfg.unet_max_width, cfg.unet_full_res_convs)
+        model = unet_model.UNet(config).to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.unet_lr, weight_decay=1e-4)
     bf16 = torch.cuda.is_bf16_supported() if device.type == "cuda" else unet_model.bf16_supported()
     step, best, history = 0, -1.0, []
@@ -160,6 +163,14 @@ def train_unet(train: list[PageFiles], val: list[PageFiles], cfg: TrainConfig, o
     # the pools moved to worker processes: a short budget would otherwise lose a third of its steps)
     batches = itertools.chain([next(loader)], loader)
     vx, vy = validation_patches(val, cfg.unet_patch, 96 if not cfg.quick else 16, cfg.seed + 99, device)
+
+    def validate() -> float:
+        model.eval()
+        with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            vp = torch.sigmoid(model(vx).float()).cpu().numpy()
+        return f1(vp, vy.cpu().numpy() > 0.5)
+
+    start_f1 = validate() if cfg.unet_init and step == 0 else None  # what fine-tuning starts from
     deadline = time.monotonic() + minutes * 60
     eval_every = 20 if cfg.quick else 200
     bar = tqdm(total=cfg.unet_steps, initial=step, desc="U-Net", unit="step", disable=not verbose)
@@ -182,10 +193,7 @@ def train_unet(train: list[PageFiles], val: list[PageFiles], cfg: TrainConfig, o
         step += 1
         bar.update(1)
         if step % eval_every == 0 or step >= cfg.unet_steps or time.monotonic() >= deadline:
-            model.eval()
-            with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                vp = torch.sigmoid(model(vx).float()).cpu().numpy()
-            score = f1(vp, vy.cpu().numpy() > 0.5)
+            score = validate()
             history.append({"step": step, "loss": loss.item(), "val_f1": score})
             bar.set_postfix(loss=f"{loss.item():.3f}", val_f1=f"{score:.3f}")
             if score > best:
@@ -196,5 +204,8 @@ def train_unet(train: list[PageFiles], val: list[PageFiles], cfg: TrainConfig, o
     bar.close()
     if best < 0:  # never evaluated (tiny budget): keep what there is
         unet_model.save(model, out, {"val_patch_f1": float("nan"), "step": step})
-    return {"steps": step, "best_val_patch_f1": best, "bf16": bf16, "device": device.type,
-            "minutes": (time.monotonic() - t0) / 60, "history": history[-5:]}
+    report = {"steps": step, "best_val_patch_f1": best, "bf16": bf16, "device": device.type,
+              "minutes": (time.monotonic() - t0) / 60, "history": history[-5:]}
+    if start_f1 is not None:
+        report |= {"init": str(cfg.unet_init), "init_val_patch_f1": start_f1}
+    return report
