@@ -28,6 +28,8 @@ def test_quick_training_runs_end_to_end(tmp_path: Path) -> None:
     assert not (model / ".work").exists()  # generated pages are cleaned up
     report = json.loads((model / "training.json").read_text())
     assert report["pages_train"] > 0 and report["unet"]["steps"] > 0
+    assert report["unet"]["generator"] == report["yolo"]["generator"] == report["generator"]
+    assert report["unet"]["pages_train"] == report["yolo"]["pages_train"] == report["pages_train"]
     assert 1 <= report["yolo"]["epochs"] <= 2  # ECGD_QUICK asks for 2: ultralytics' time mode alone ran ~50
     assert len((model / "records.txt").read_text().split()) >= 10
 

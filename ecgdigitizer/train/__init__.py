@@ -3,9 +3,9 @@ and write everything ``load_models`` needs to the model folder.
 
 Written to MODEL: ``unet.pt``/``unet.json`` (binarizer), ``yolo.pt``/``yolo.json`` (lead boxes),
 ``config.json`` (the options of the last run; each stage's are in ``training.json``), ``records.txt``
-(records trained on), ``training.json`` (generator version, timings and validation figures). Generated pages
-live in ``MODEL/.work`` (or ``$ECGD_WORK``) while training runs, so that an interrupted run resumes; they are
-removed at the end unless ``ECGD_KEEP_WORK=1``.
+(records trained on), ``training.json`` (generator version, page counts, timings and validation figures, for the
+last run and for each stage). Generated pages live in ``MODEL/.work`` (or ``$ECGD_WORK``) while training runs,
+so that an interrupted run resumes; they are removed at the end unless ``ECGD_KEEP_WORK=1``.
 ``ECGD_STAGES`` picks what runs (``unet,yolo`` by default; ``pages`` renders the pages only): with the pages
 rendered once, the two stages can run side by side, each writing its own part of ``training.json``.
 """
@@ -72,20 +72,21 @@ def train_models(data_folder: str, model_folder: str, verbose: bool = False, cfg
         return
     report: dict = {"generator": GENERATOR_VERSION, "records_train": len(train), "records_val": len(val),
                     "pages_train": len(pages_train), "pages_val": len(pages_val)}
+    pages = {k: report[k] for k in ("generator", "pages_train", "pages_val")}  # per stage too: they may run apart
     remaining = cfg.time_budget_min - (time.monotonic() - start) / 60
     if "unet" in stages:
         from .unet import train_unet
 
         share = 0.45 if "yolo" in stages else 0.95
         report["unet"] = train_unet(pages_train, pages_val, cfg, model, work / "unet", remaining * share, verbose)
-        report["unet"]["options"] = cfg.to_dict()  # stages may run apart, each with its own options
+        report["unet"] |= {**pages, "options": cfg.to_dict()}  # stages may run apart, each with its own options
         _log(verbose, f"U-Net: {report['unet']}")
     if "yolo" in stages:
         from .yolo import train_yolo
 
         remaining = cfg.time_budget_min - (time.monotonic() - start) / 60
         report["yolo"] = train_yolo(pages_train, pages_val, cfg, model, work / "yolo", remaining * 0.95, verbose)
-        report["yolo"]["options"] = cfg.to_dict()
+        report["yolo"] |= {**pages, "options": cfg.to_dict()}
         _log(verbose, f"YOLO: {report['yolo']}")
     report[f"minutes_{'_'.join(stages)}"] = (time.monotonic() - start) / 60
     (model / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
