@@ -4,12 +4,13 @@
 
 Each page is rendered from a held-out record (each in turn, in a fixed shuffled order) with the given layout
 and preset (everything else random as the preset draws it), straightened, binarized with the shipped U-Net and
-scaled as the pipeline does; then the YOLO detector (raw network + post-processing) and the projection baseline
+scaled as the pipeline does, with the ink density the pipeline gives the lead-box stage (it finds separator
+ticks and the cells' traces with it); then the YOLO detector (raw network + post-processing) and the projection baseline
 each return a named layout. A true box counts as found when a returned box overlaps it at IoU >= 0.5 (one-to-one,
 best pairs first); its name is right when the matched box carries the true lead. True boxes are the generator's,
 in the straightened page: each plotted polyline is mapped through the straightening homography and boxed there
 (boxing first and mapping the corners would inflate a rotated box). Seconds: the lead-box stage alone (network,
-pre- and post-processing), 2 threads.
+pre- and post-processing; not the ink density, which the extraction needs anyway), 2 threads.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 
 from ecgdigitizer import calibrate
+from ecgdigitizer.binarize import ink_density
 from ecgdigitizer.detect import BaselineDetector, LayoutError
 from ecgdigitizer.generate import load_source, render_page, sample_config
 from ecgdigitizer.generate.render import RenderedPage
@@ -106,10 +108,11 @@ def score(layout: PageLayout | None, truth: list[Box], layout_name: str, seconds
     return t
 
 
-def detect(detector: object, page: np.ndarray, prob: np.ndarray, scale: object) -> tuple[PageLayout | None, float]:
+def detect(detector: object, page: np.ndarray, prob: np.ndarray, scale: object, density: np.ndarray
+           ) -> tuple[PageLayout | None, float]:
     t = time.perf_counter()
     try:
-        layout = detector(page, prob, scale, PaperSettings())  # type: ignore[operator]
+        layout = detector(page, prob, scale, PaperSettings(), None, density)  # type: ignore[operator]
     except LayoutError:
         layout = None
     return layout, time.perf_counter() - t
@@ -143,9 +146,10 @@ def main(argv: list[str] | None = None) -> str:
         s = straighten(rendered.image)
         prob = unet(s.image)
         scale = calibrate.grid_scale(grey(s.image), prob > 0.5)
+        density = ink_density(s.image, prob > 0.5, scale.px_per_mm_y)
         truth = true_boxes(rendered, s.homography, s.image.shape[:2])
         for name, detector in detectors.items():
-            layout, seconds = detect(detector, s.image, prob, scale)
+            layout, seconds = detect(detector, s.image, prob, scale, density)
             tallies.setdefault((name, lay, preset), Tally()).add(score(layout, truth, lay, seconds))
     head = ("| detector | layout | preset | pages | box recall | box precision | layout right | names right |"
             " pages failed | s/page (median) |\n|---|---|---|---|---|---|---|---|---|---|\n")
