@@ -291,11 +291,15 @@ def _join_pieces(rows: list[list[Detection]]) -> list[list[Detection]]:
     return rows
 
 
-def choose_layout(rows: list[list[Detection]], span_px: float) -> str:
+def choose_layout(rows: list[list[Detection]], span_px: float, page_height_px: float = np.inf) -> str:
     """The layout that fits the rows: their count, the widths of their boxes, and the classes detected."""
     n = len(rows)
-    if sum(len(r) == 1 and r[0].box.width >= 0.75 * span_px for r in rows) >= 4:
-        return "12x1"  # only 12x1 has more than three full-width strips (rows its tall traces hid are filled in)
+    centres = sorted(float(np.median([d.box.cy for d in r])) for r in rows)
+    closest = min(np.diff(centres), default=0.0)
+    if sum(len(r) == 1 and r[0].box.width >= 0.75 * span_px for r in rows) >= 4 and 11 * closest < page_height_px:
+        # only 12x1 has more than three full-width strips (rows its tall traces hid are filled in), if twelve
+        # rows that close fit on the page: a blurred low-resolution 6x2+1 photo had each row boxed whole
+        return "12x1"
     known = sorted(ROWS_TO_LAYOUTS)
     n_fit = min(known, key=lambda k: (abs(k - n), -k))
     names = ROWS_TO_LAYOUTS[n_fit]
@@ -370,7 +374,7 @@ def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, p
     scale = span_scale([r.x1 - r.x0 - BOX_OVERHANG_PX for r in found], span_mm, scale)
     ppm = scale.px_per_mm_x
     span_px = span_mm * ppm
-    name = layout or choose_layout(rows_d, span_px)
+    name = layout or choose_layout(rows_d, span_px, trace.shape[0])
     n = make_layout(name).nrows
     x_left = float(np.median([min(d.box.x0 for d in r) for r in rows_d]))
     while True:

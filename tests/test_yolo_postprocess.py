@@ -127,6 +127,21 @@ def test_twelve_strips_with_three_missing_are_still_12x1(source) -> None:
     assert all(abs(lb.baseline_y - truth[lb.cell.lead]) < 0.1 * pitch for lb in result.boxes)
 
 
+
+def test_rows_boxed_whole_are_not_12x1_when_twelve_rows_would_not_fit(source) -> None:
+    """A blurred, low-resolution 6x2+1 photo: the network boxed each row whole, seven full-width strips. Only
+    12x1 has more than three, but twelve rows at that pitch would not fit on the page."""
+    page, dets, scale = page_and_boxes(source, "6x2+1")
+    rows: dict[int, list[Box]] = {}
+    for m, d in zip(page.meta["leads"], dets):
+        rows.setdefault(m["row"], []).append(d.box)
+    whole = [Detection(Box(min(b.x0 for b in bs), min(b.y0 for b in bs), max(b.x1 for b in bs),
+                           max(b.y1 for b in bs), score=0.9), 0) for bs in rows.values()]
+    result = postprocess(whole, (page.mask > 0).astype(np.float32), scale, PaperSettings())
+    assert result.layout.name == "6x2+1"
+    truth = {(m["row"], m["col"]): m["lead"] for m in page.meta["leads"]}
+    assert {k: lb.cell.lead for k, lb in cells(result).items()} == truth
+
 def test_a_second_box_over_a_row_does_not_push_the_rows_below_it_down(source) -> None:
     """12x1 with tall traces: the network boxed V2's trace a second time, a row lower (it finds V3's
     baseline), and missed V6. Twelve boxes, twelve rows: kept as two rows, the twin put V4-V6 one row up
