@@ -18,9 +18,9 @@ def source():
     return load_source(LUDB / "53")
 
 
-def page_and_boxes(source, layout: str, seed: int = 1):
+def page_and_boxes(source, layout: str, seed: int = 1, column_time: str = "shifted"):
     sig, fs, names = source
-    cfg = sample_config("clean", seed, layout=layout, dpi=120.0, column_time="shifted", speed_mm_s=25.0,
+    cfg = sample_config("clean", seed, layout=layout, dpi=120.0, column_time=column_time, speed_mm_s=25.0,
                         gain_limb=10.0, gain_chest=10.0)
     page = render_page(sig, fs, names, cfg)
     dets = [Detection(Box(*m["box"], lead=m["lead"], score=0.9), LEADS_12.index(m["lead"]))
@@ -46,6 +46,18 @@ def test_true_boxes_give_the_layout_and_every_name(source, layout: str) -> None:
         assert abs(found[key].box.x0 - xa) < 2 and abs(found[key].box.x1 - xb) < 2  # aligned to the time span
         assert abs(found[key].baseline_y - ya) < 2
 
+
+
+@pytest.mark.parametrize("layout", ["3x4", "3x4+1", "6x2", "6x2+1"])
+@pytest.mark.parametrize("column_time", ["shifted", "same"])
+def test_which_seconds_each_column_shows_is_read_from_the_beats(source, layout: str, column_time: str) -> None:
+    """Printers show column c of a 3x4 page either from 2.5 c s (the Challenge's way) or from 0 s; read wrong,
+    three of four columns land 2.5 s off. The QRS complexes fall at the same instants in every lead: they
+    line up with the rhythm strip (or, from 0 s, with the first column) at the window the column shows."""
+    page, dets, scale = page_and_boxes(source, layout, column_time=column_time)
+    result = postprocess(dets, (page.mask > 0).astype(np.float32), scale, PaperSettings())
+    truth = {(m["row"], m["col"]): m["t0"] for m in page.meta["leads"]}
+    assert {k: lb.cell.t0 for k, lb in cells(result).items()} == pytest.approx(truth)
 
 def test_a_missing_box_is_filled_at_the_right_place(source) -> None:
     page, dets, scale = page_and_boxes(source, "3x4+1")
