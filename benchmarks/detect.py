@@ -5,12 +5,12 @@
 Each page is rendered from a held-out record (each in turn, in a fixed shuffled order) with the given layout
 and preset (everything else random as the preset draws it), straightened, binarized with the shipped U-Net and
 scaled as the pipeline does, with the ink density the pipeline gives the lead-box stage (it finds separator
-ticks and the cells' traces with it); then the YOLO detector (raw network + post-processing) and the projection baseline
-each return a named layout. A true box counts as found when a returned box overlaps it at IoU >= 0.5 (one-to-one,
-best pairs first); its name is right when the matched box carries the true lead. True boxes are the generator's,
-in the straightened page: each plotted polyline is mapped through the straightening homography and boxed there
-(boxing first and mapping the corners would inflate a rotated box). Seconds: the lead-box stage alone (network,
-pre- and post-processing; not the ink density, which the extraction needs anyway), 2 threads.
+ticks and the cells' traces with it); then the YOLO detector (raw network + post-processing) and the projection
+baseline each return a named layout. A true box counts as found when a returned box overlaps it at IoU >= 0.5
+(one-to-one, best pairs first); its name is right when the matched box carries the true lead. True boxes are the
+generator's, in the straightened page: each plotted polyline is mapped through the straightening homography and
+boxed there (boxing first and mapping the corners would inflate a rotated box). Seconds: the lead-box stage
+alone (network, pre- and post-processing; not the ink density, which the extraction needs anyway), 2 threads.
 """
 
 from __future__ import annotations

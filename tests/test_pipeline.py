@@ -53,7 +53,6 @@ def test_rotation_of_a_page_without_grid_is_read_from_its_strokes_too(seed: int,
     assert abs(estimate - angle) < 0.06
 
 
-
 @pytest.mark.parametrize("off", [2.3, -2.5])
 def test_refined_rotation_leaves_a_wrong_coarse_angle(off: float) -> None:
     """A page without a grid gives the spectrum little to go on: a regular rhythm once put its coarse angle 2.3
@@ -63,6 +62,7 @@ def test_refined_rotation_leaves_a_wrong_coarse_angle(off: float) -> None:
     cfg = sample_config("clean", 3, dpi=200.0, grid="none", rotation_deg=1.3)
     g = grey(render_page(sig, fs, names, cfg).image)
     assert abs(refine_angle(g, 1.3 + off) - 1.3) < 0.06
+
 
 def _rhythm_bend(page, homography: np.ndarray) -> float:
     """How far (px) the rhythm strip's plotted samples stray from evenly spaced columns after ``homography``."""
