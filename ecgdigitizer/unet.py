@@ -192,27 +192,28 @@ class OpenVinoUNet:
     it computes in bfloat16, as PyTorch's autocast does. The graph is built here from the weights, layer by
     layer: no model file, no converter (OpenVINO's converters would report usage over the network)."""
 
-    def __init__(self, model: UNet, threads: int | None = None):
+    def __init__(self, model: UNet, threads: int | None = None, precision: str | None = None):
         import openvino as ov
         from openvino.preprocess import PrePostProcessor
 
-        self._model, self._threads = fold_batch_norm(model), threads
+        self._model, self._threads, self._precision = fold_batch_norm(model), threads, precision
         ppp = PrePostProcessor(_openvino_graph(self._model))
         ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
         ppp.input().model().set_layout(ov.Layout("NCHW"))
         ppp.input().preprocess().convert_element_type(ov.Type.f32).scale(255.0)
         self._compiled = ov.Core().compile_model(ppp.build(), "CPU", {
             "INFERENCE_NUM_THREADS": threads or torch.get_num_threads(),  # as many as PyTorch would use
-            "ENABLE_CPU_PINNING": False})  # parallel workers share the cores
+            "ENABLE_CPU_PINNING": False,  # parallel workers share the cores
+            **({"INFERENCE_PRECISION_HINT": precision} if precision else {})})
 
     def __call__(self, window: np.ndarray) -> np.ndarray:
         return self._compiled(window[None])[0][0, 0]
 
     def __getstate__(self) -> dict[str, Any]:  # a compiled model cannot be pickled: compiled again
-        return {"model": self._model, "threads": self._threads}
+        return {"model": self._model, "threads": self._threads, "precision": self._precision}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["model"], state["threads"])  # type: ignore[misc]
+        self.__init__(state["model"], state["threads"], state["precision"])  # type: ignore[misc]
 
 
 def _openvino_graph(model: UNet) -> Any:
@@ -254,15 +255,17 @@ def _openvino_graph(model: UNet) -> Any:
 class UNetBinarizer:
     """The pipeline's binarize stage with a trained U-Net, run by OpenVINO where it is installed, otherwise by
     PyTorch. Tiles: 1600 px in OpenVINO (a whole 200-dpi page in one piece is 5 % faster but needs 500 MB
-    more), 768 px in PyTorch (faster there than larger ones)."""
+    more), 768 px in PyTorch (faster there than larger ones). ``precision`` ('f32', 'bf16'): OpenVINO's
+    inference precision instead of the CPU's default (bfloat16 where the CPU has it, else float32)."""
 
     name = "unet"
 
-    def __init__(self, model: UNet, backend: str = "auto", tile: int | None = None, overlap: int = 32):
+    def __init__(self, model: UNet, backend: str = "auto", tile: int | None = None, overlap: int = 32,
+                 precision: str | None = None):
         if backend == "auto":
             backend = "openvino" if importlib.util.find_spec("openvino") else "torch"
         if backend == "openvino":
-            self._run: Callable[[np.ndarray], np.ndarray] = OpenVinoUNet(model)
+            self._run: Callable[[np.ndarray], np.ndarray] = OpenVinoUNet(model, precision=precision)
         elif backend == "torch":
             self._run = TorchRunner(fold_batch_norm(model))
         else:
