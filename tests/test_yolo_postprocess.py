@@ -47,7 +47,6 @@ def test_true_boxes_give_the_layout_and_every_name(source, layout: str) -> None:
         assert abs(found[key].baseline_y - ya) < 2
 
 
-
 @pytest.mark.parametrize("layout", ["3x4", "3x4+1", "6x2", "6x2+1"])
 @pytest.mark.parametrize("column_time", ["shifted", "same"])
 def test_which_seconds_each_column_shows_is_read_from_the_beats(source, layout: str, column_time: str) -> None:
@@ -58,6 +57,7 @@ def test_which_seconds_each_column_shows_is_read_from_the_beats(source, layout: 
     result = postprocess(dets, (page.mask > 0).astype(np.float32), scale, PaperSettings())
     truth = {(m["row"], m["col"]): m["t0"] for m in page.meta["leads"]}
     assert {k: lb.cell.t0 for k, lb in cells(result).items()} == pytest.approx(truth)
+
 
 def test_a_missing_box_is_filled_at_the_right_place(source) -> None:
     page, dets, scale = page_and_boxes(source, "3x4+1")
@@ -139,7 +139,6 @@ def test_twelve_strips_with_three_missing_are_still_12x1(source) -> None:
     assert all(abs(lb.baseline_y - truth[lb.cell.lead]) < 0.1 * pitch for lb in result.boxes)
 
 
-
 def test_rows_boxed_whole_are_not_12x1_when_twelve_rows_would_not_fit(source) -> None:
     """A blurred, low-resolution 6x2+1 photo: the network boxed each row whole, seven full-width strips. Only
     12x1 has more than three, but twelve rows at that pitch would not fit on the page."""
@@ -153,6 +152,7 @@ def test_rows_boxed_whole_are_not_12x1_when_twelve_rows_would_not_fit(source) ->
     assert result.layout.name == "6x2+1"
     truth = {(m["row"], m["col"]): m["lead"] for m in page.meta["leads"]}
     assert {k: lb.cell.lead for k, lb in cells(result).items()} == truth
+
 
 def test_a_second_box_over_a_row_does_not_push_the_rows_below_it_down(source) -> None:
     """12x1 with tall traces: the network boxed V2's trace a second time, a row lower (it finds V3's
