@@ -105,8 +105,8 @@ class Digitizer:
                 if density is not None:
                     density = ink_density(page, prob > 0.5, result.scale.px_per_mm_y)
             result.paper = self._paper(layout, result.scale, result)
-            if layout.end_timed:  # the last sample sits one sample period before the end of the span
-                shift = result.scale.px_per_mm_x * result.paper.speed_mm_s / fs
+            if layout.early_samples:  # boxes timed from the traces' ends or the jumps between leads
+                shift = layout.early_samples * result.scale.px_per_mm_x * result.paper.speed_mm_s / fs
                 for lb in layout.boxes:
                     lb.box = replace(lb.box, x0=lb.box.x0 + shift, x1=lb.box.x1 + shift)
             result.timings["layout"] = time.perf_counter() - t

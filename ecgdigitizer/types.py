@@ -151,7 +151,9 @@ class PageLayout:
     source: str  # 'baseline', 'yolo', 'truth'
     confidence: float = 1.0
     pulse_heights_px: list[float] = field(default_factory=list)  # calibration pulses found (1 mV each)
-    end_timed: bool = False  # columns timed from where the traces end: the last sample is read at the span's end
+    # sample periods by which the boxes start before the first sample: 1 where timed from where the traces end
+    # (the last sample is read at the span's end), 0.5 from the jumps between leads (detect.find_jump)
+    early_samples: float = 0.0
     ticks: bool = False  # separator ticks (short vertical strokes) mark where the lead changes within a row
     scale: GridScale | None = None  # the scale the boxes were placed with, where the stage measured its own
 
