@@ -384,6 +384,39 @@ def test_a_tick_the_trace_runs_into_is_not_read_as_a_jump() -> None:
     assert find_jump(touching > 0.5, touching, y, 300.8, 8.0, 120.0) is None
 
 
+def _rows_3x4(late: dict[tuple[int, int], float], flat: bool) -> tuple[np.ndarray, list[Row]]:
+    """Ink of a 3x4 page at 4 px/mm, 500 Hz, rows starting at x = 100: every lead a flat line, alternately on
+    and 12 px below its row's baseline (unless ``flat``: then only row 0's first two changes jump). ``late``
+    moves a change of lead (row, column) that many pixels right, as a gap in the ink might look."""
+    shape, spp, width = (400, 1200), 0.2, 250.0
+    cover = np.zeros(shape, np.float32)
+    rows = []
+    for r in range(3):
+        y = 80.0 + 100 * r
+        rows.append(Row(y, 100.0, 100.0 + 4 * width))
+        for c in range(4):
+            x0 = 100 + c * width + late.get((r, c), 0.0)
+            x1 = 100 + (c + 1) * width - spp + late.get((r, c + 1), 0.0)
+            low = 12.0 * (c % 2) if not flat or (r == 0 and c == 1) else 0.0
+            crop, (cx, cy) = pen_coverage(shape, np.array([[x0, y + low], [x1, y + low]]), 2.0)
+            view = cover[cy:cy + crop.shape[0], cx:cx + crop.shape[1]]
+            np.maximum(view, crop, out=view)
+    return cover, rows
+
+
+def test_jumps_that_disagree_with_the_others_are_left_out() -> None:
+    """Nine changes of lead that jump, one of them 3 px late (a gap in the ink): the others place the start
+    (half a sample early: x = 100 - 0.1). Two jumps 3 px apart, and nothing else to side with: no answer."""
+    cover, rows = _rows_3x4({(0, 2): 3.0}, flat=False)
+    got = jump_start(cover > 0.5, cover, rows, "3x4", 100.3, 1000.0, 4.0)
+    assert got is not None and abs(got - 99.9) < 0.05
+    cover, rows = _rows_3x4({(0, 2): 3.0}, flat=True)
+    assert jump_start(cover > 0.5, cover, rows, "3x4", 100.3, 1000.0, 4.0) is None
+    cover, rows = _rows_3x4({}, flat=True)  # row 0's two jumps agree
+    got = jump_start(cover > 0.5, cover, rows, "3x4", 100.3, 1000.0, 4.0)
+    assert got is not None and abs(got - 99.9) < 0.05
+
+
 def _edge_errors(page, result, lead_cells) -> np.ndarray:
     """Per cell that meets another in its row: the largest error (mV) over its first and last 4 samples."""
     n, errors = page.n_samples, []
