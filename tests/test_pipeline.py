@@ -359,28 +359,29 @@ def test_jumps_between_leads_place_the_first_sample_to_a_tenth_of_a_pixel(source
     assert jump_start(flat, flat.astype(np.float32), rows, layout, first + 0.6, span_px, ppm) is None
 
 
+def _pen_lines(shape: tuple[int, int], lines: list[np.ndarray], pen_px: float) -> np.ndarray:
+    """The pen's cover (0..1) of polylines drawn as the generator draws traces."""
+    cover = np.zeros(shape, np.float32)
+    for xy in lines:
+        crop, (x0, y0) = pen_coverage(shape, xy, pen_px)
+        view = cover[y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]]
+        np.maximum(view, crop, out=view)
+    return cover
+
+
 def test_a_tick_the_trace_runs_into_is_not_read_as_a_jump() -> None:
     """Two leads drawn with a 2.5 px round pen, the first ending flat at x = 300 on the baseline, the next
     starting 0.5 px later 40 px below it: the jump's midpoint is 300.25. Where a separator tick at the change
     of lead touches the first trace (a QRS beside it hides such ticks from ``find_tick``), the first lead's
     reach would be the tick's edge: no answer then."""
-    shape, y = (400, 600), 200.0
-
-    def draw(*lines: np.ndarray) -> np.ndarray:
-        cover = np.zeros(shape, np.float32)
-        for xy in lines:
-            crop, (x0, y0) = pen_coverage(shape, xy, 2.5)
-            view = cover[y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]]
-            np.maximum(view, crop, out=view)
-        return cover
-
+    y = 200.0
     first = np.array([[100.0, y], [300.0, y]])
     second = np.array([[300.5, y + 40.0], [500.0, y + 40.0]])
     tick = np.array([[300.5, y - 20.0], [300.5, y + 20.0]])
-    apart = draw(first, second)
+    apart = _pen_lines((400, 600), [first, second], 2.5)
     got = find_jump(apart > 0.5, apart, y, 300.8, 8.0, 120.0)
     assert got is not None and abs(got - 300.25) < 0.05
-    touching = draw(first, second, tick)
+    touching = _pen_lines((400, 600), [first, second, tick], 2.5)
     assert find_jump(touching > 0.5, touching, y, 300.8, 8.0, 120.0) is None
 
 
@@ -388,9 +389,8 @@ def _rows_3x4(late: dict[tuple[int, int], float], flat: bool) -> tuple[np.ndarra
     """Ink of a 3x4 page at 4 px/mm, 500 Hz, rows starting at x = 100: every lead a flat line, alternately on
     and 12 px below its row's baseline (unless ``flat``: then only row 0's first two changes jump). ``late``
     moves a change of lead (row, column) that many pixels right, as a gap in the ink might look."""
-    shape, spp, width = (400, 1200), 0.2, 250.0
-    cover = np.zeros(shape, np.float32)
-    rows = []
+    spp, width = 0.2, 250.0
+    lines, rows = [], []
     for r in range(3):
         y = 80.0 + 100 * r
         rows.append(Row(y, 100.0, 100.0 + 4 * width))
@@ -398,10 +398,8 @@ def _rows_3x4(late: dict[tuple[int, int], float], flat: bool) -> tuple[np.ndarra
             x0 = 100 + c * width + late.get((r, c), 0.0)
             x1 = 100 + (c + 1) * width - spp + late.get((r, c + 1), 0.0)
             low = 12.0 * (c % 2) if not flat or (r == 0 and c == 1) else 0.0
-            crop, (cx, cy) = pen_coverage(shape, np.array([[x0, y + low], [x1, y + low]]), 2.0)
-            view = cover[cy:cy + crop.shape[0], cx:cx + crop.shape[1]]
-            np.maximum(view, crop, out=view)
-    return cover, rows
+            lines.append(np.array([[x0, y + low], [x1, y + low]]))
+    return _pen_lines((400, 1200), lines, 2.0), rows
 
 
 def test_jumps_that_disagree_with_the_others_are_left_out() -> None:
