@@ -12,7 +12,7 @@ from conftest import CINC, LUDB
 from ecgdigitizer import metrics
 from ecgdigitizer.binarize import ink_density
 from ecgdigitizer.calibrate import grid_scale
-from ecgdigitizer.detect import Row, find_jump, jump_start, tick_start, trace_start
+from ecgdigitizer.detect import Row, find_jump, jump_start, stroke_pen, tick_start, trace_start
 from ecgdigitizer.generate import load_source, render_page, sample_config
 from ecgdigitizer.generate.plot import pen_coverage
 from ecgdigitizer.images import grey
@@ -357,6 +357,33 @@ def test_jumps_between_leads_place_the_first_sample_to_a_tenth_of_a_pixel(source
     for row in rows:
         flat[int(row.y) - 1:int(row.y) + 2, int(row.x0):int(row.x1)] = True
     assert jump_start(flat, flat.astype(np.float32), rows, layout, first + 0.6, span_px, ppm) is None
+
+
+@pytest.mark.parametrize(("dpi", "pen_mm"), [(200.0, 0.15), (300.0, 0.4), (150.0, 0.25), (100.0, 0.3)])
+def test_12x1_rows_end_caps_place_the_first_sample_to_a_tenth_of_a_pixel(source, dpi: float, pen_mm: float) -> None:
+    """A 12x1 page has no change of lead within a row, so no ticks or jumps: its rows' end caps time it. The
+    cap's reach less half the pen measured on the steep strokes (``stroke_pen``, within 0.15 px of the drawn pen)
+    is the last sample within a tenth of a pixel on most pages, a quarter on every one, for pens 1 to 5 px
+    wide, whatever the grid's colour; less half the pen the binary ink measures it was up to 0.64 px off, and
+    with a brown grid line's darkness read as the pen's beside a steep last stroke, 0.71 px."""
+    sig, fs, names = source
+    errors = []
+    for seed in (6, 7, 8, 9):
+        cfg = sample_config("clean", seed, layout="12x1", dpi=dpi, speed_mm_s=25.0, trace_width_mm=pen_mm)
+        page = render_page(sig, fs, names, cfg)
+        ppm = page.meta["px_per_mm"][0]
+        first = page.meta["leads"][0]["baseline"][0][0]
+        rows = [Row(y=m["baseline"][0][1], x0=m["baseline"][0][0], x1=m["baseline"][1][0])
+                for m in page.meta["leads"]]
+        ink = page.mask == 255
+        density = ink_density(page.image, ink, ppm)
+        assert abs(stroke_pen(ink, density) - page.meta["trace_width_px"]) < 0.15
+        span_px = page.meta["span_s"] * 25.0 * ppm
+        pitch = float(np.median(np.diff([r.y for r in rows])))
+        start, timed = trace_start(ink, rows, first + 0.6, span_px, pitch, ppm, density)
+        assert timed
+        errors.append(abs(start + 25.0 * ppm / fs - first))  # one sample early
+    assert np.median(errors) < 0.1 and max(errors) < 0.25
 
 
 def _pen_lines(shape: tuple[int, int], lines: list[np.ndarray], pen_px: float) -> np.ndarray:
