@@ -5,9 +5,9 @@
 On the suite's pages (:func:`benchmarks.suite.build`) the default pipeline (U-Net + YOLO) reads each page; a
 page's error is the median over its cells of the box's start less the true first sample (px; the generator's
 point taken through the straightening's homography, so rotated and photographed pages count too, their
-residual tilt included), after the pipeline's shift of half or one sample. Pages are grouped by what timed their columns: separator ticks
-(``detect.tick_start``), jumps between leads (``detect.jump_start``), the rows' end caps
-(``detect.trace_start``), or the detector's boxes alone. The official metric aligns whole samples only, so what
+residual tilt included), after the pipeline's shift of half or one sample. Pages are grouped by what timed
+their columns: separator ticks (``detect.tick_start``), jumps between leads (``detect.jump_start``), the rows'
+end caps (``detect.trace_start``), or the detector's boxes alone. The official metric aligns whole samples only, so what
 counts is the error within a sample: half a sample (0.2 px at 200 dpi and 500 Hz) costs ~4 dB.
 """
 
