@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from conftest import LUDB
+from conftest import CINC, LUDB
 from ecgdigitizer.detect import Row, complete_rows, lattice_rows
 from ecgdigitizer.generate import load_source, render_page, sample_config
 from ecgdigitizer.layouts import LAYOUT_NAMES
@@ -18,10 +20,10 @@ def source():
     return load_source(LUDB / "53")
 
 
-def page_and_boxes(source, layout: str, seed: int = 1, column_time: str = "shifted"):
+def page_and_boxes(source, layout: str, seed: int = 1, column_time: str = "shifted", gain: float = 10.0):
     sig, fs, names = source
     cfg = sample_config("clean", seed, layout=layout, dpi=120.0, column_time=column_time, speed_mm_s=25.0,
-                        gain_limb=10.0, gain_chest=10.0)
+                        gain_limb=gain, gain_chest=gain)
     page = render_page(sig, fs, names, cfg)
     dets = [Detection(Box(*m["box"], lead=m["lead"], score=0.9), LEADS_12.index(m["lead"]))
             for m in page.meta["leads"]]
@@ -54,6 +56,22 @@ def test_which_seconds_each_column_shows_is_read_from_the_beats(source, layout: 
     three of four columns land 2.5 s off. The QRS complexes fall at the same instants in every lead: they
     line up with the rhythm strip (or, from 0 s, with the first column) at the window the column shows."""
     page, dets, scale = page_and_boxes(source, layout, column_time=column_time)
+    result = postprocess(dets, (page.mask > 0).astype(np.float32), scale, PaperSettings())
+    truth = {(m["row"], m["col"]): m["t0"] for m in page.meta["leads"]}
+    assert {k: lb.cell.t0 for k, lb in cells(result).items()} == pytest.approx(truth)
+
+
+@pytest.mark.parametrize("column_time", ["shifted", "same"])
+@pytest.mark.parametrize(("record", "gain", "layout"), [
+    (LUDB / "53", 5.0, "3x4"), (LUDB / "53", 5.0, "3x4+1"), (LUDB / "53", 5.0, "6x2"), (LUDB / "53", 5.0, "6x2+1"),
+    (CINC / "E07509", 10.0, "3x4+1"), (CINC / "E07509", 10.0, "6x2+1")],
+    ids=lambda v: v.name if isinstance(v, Path) else str(v))
+def test_column_seconds_are_read_from_small_and_from_periodic_beats(record, gain: float, layout: str,
+                                                                    column_time: str) -> None:
+    """At 5 mm/mV most QRS complexes rise under 3.5 mm; E07509's rhythm repeats every 1.25 s, two beats a
+    column, so its strip matches every column at the first window too: columns that show the same seconds
+    line up to a fraction of a millimetre, a repeating rhythm's beats only to its RR variability."""
+    page, dets, scale = page_and_boxes(load_source(record), layout, column_time=column_time, gain=gain)
     result = postprocess(dets, (page.mask > 0).astype(np.float32), scale, PaperSettings())
     truth = {(m["row"], m["col"]): m["t0"] for m in page.meta["leads"]}
     assert {k: lb.cell.t0 for k, lb in cells(result).items()} == pytest.approx(truth)
