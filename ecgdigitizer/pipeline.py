@@ -141,24 +141,45 @@ class Digitizer:
     def _extract(self, prob: np.ndarray, density: np.ndarray | None, layout: PageLayout, result: PageResult,
                  names: list[str], fs: float, n_samples: int) -> None:
         assert result.scale is not None and result.paper is not None
-        sums = np.zeros_like(result.signals)
-        counts = np.zeros_like(result.signals)
+        pieces: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         confidence: dict[str, list[float]] = {}
         for lb in layout.boxes:
             lead = lb.cell.lead
             if lead not in names:
                 continue
-            j = names.index(lead)
             idx, values, conf = extract.extract_lead(prob, lb, result.scale, result.paper, fs, n_samples,
                                                       density, layout.ticks)
-            ok = np.isfinite(values)
-            sums[idx[ok], j] += values[ok]
-            counts[idx[ok], j] += 1
+            pieces.setdefault(lead, []).append((idx, values))
             confidence.setdefault(lead, []).append(conf)
-        with np.errstate(invalid="ignore"):
-            result.signals = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        for lead, found in pieces.items():
+            result.signals[:, names.index(lead)] = join_pieces(found, n_samples)
         for j, lead in enumerate(names):
             conf = float(np.mean(confidence[lead])) if lead in confidence else 0.0
             box = next((lb.box for lb in layout.boxes if lb.cell.lead == lead), None)
             reason = "" if lead in confidence else "lead not on this page's layout"
             result.leads[result.lead_names[j]] = LeadResult(lead, result.signals[:, j], conf, box, reason)
+
+
+def join_pieces(pieces: list[tuple[np.ndarray, np.ndarray]], n_samples: int) -> np.ndarray:
+    """One lead from the cells that show it (a rhythm strip and its grid cell): their mean where they overlap.
+
+    Each cell's 0 mV comes from its own row's baseline, which may be off by a pixel or more (no calibration
+    pulse, a wrinkled page); two cells of one lead off by different amounts would leave a step where the
+    shorter ends. Every other piece is first moved onto the longest by the median difference over their
+    common samples.
+    """
+    out = np.full(n_samples, np.nan)
+    if not pieces:
+        return out
+    order = sorted(pieces, key=lambda p: -int(np.isfinite(p[1]).sum()))
+    ref = np.full(n_samples, np.nan)
+    ref[order[0][0]] = order[0][1]
+    sums, counts = np.zeros(n_samples), np.zeros(n_samples)
+    for idx, values in order:
+        both = np.isfinite(values) & np.isfinite(ref[idx])
+        shift = float(np.median(ref[idx][both] - values[both])) if both.sum() >= 10 else 0.0
+        ok = np.isfinite(values)
+        sums[idx[ok]] += values[ok] + shift
+        counts[idx[ok]] += 1
+    np.divide(sums, counts, out=out, where=counts > 0)
+    return out

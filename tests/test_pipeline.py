@@ -520,3 +520,31 @@ def test_blank_page_and_a_wall_give_nan_with_a_reason() -> None:
         result = Digitizer().digitize(image, 500.0, 5000, list(LEADS_12))
         assert np.isnan(result.signals).all()
         assert result.reason and not result.ok
+
+
+@pytest.mark.parametrize("off_mm", [-0.7, 0.4])
+def test_a_lead_shown_twice_is_one_curve_when_one_rows_baseline_is_off(source, off_mm: float) -> None:
+    """Lead II is in the grid (0-2.5 s) and in the rhythm strip (0-10 s); each cell's 0 mV comes from its own
+    row. With the strip's baseline a fraction of a millimetre off (no pulse, a wrinkled page), averaging the
+    two as they were leaves a step at 2.5 s that the metric's single offset cannot take out."""
+    sig, fs, names = source
+    cfg = sample_config("clean", 3, layout="3x4+1", dpi=150.0, column_time="shifted", speed_mm_s=25.0,
+                        gain_limb=10.0, gain_chest=10.0)
+    page = render_page(sig, fs, names, cfg)
+
+    class StripOff(TruthDetector):
+        def __call__(self, *args, **kwargs):
+            layout = super().__call__(*args, **kwargs)
+            return replace(layout, boxes=[replace(lb, baseline_y=lb.baseline_y + off_mm * cfg.px_per_mm)
+                                          if lb.cell.row == 3 else lb for lb in layout.boxes])
+
+    binarizer = TruthBinarizer(page.mask)
+    exact = Digitizer(binarizer=binarizer, detector=TruthDetector(page.meta)).digitize(page.image, fs,
+                                                                                      page.n_samples, names)
+    off = Digitizer(binarizer=binarizer, detector=StripOff(page.meta)).digitize(page.image, fs, page.n_samples,
+                                                                                names)
+    assert off.ok, off.reason
+    j = names.index("II")
+    snr_exact = metrics.lead_snr(page.masked[:, j], exact.signals[:, j], fs)
+    assert snr_exact > 20
+    assert metrics.lead_snr(page.masked[:, j], off.signals[:, j], fs) > snr_exact - 1.0
