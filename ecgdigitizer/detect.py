@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from scipy.signal import find_peaks
 
-from .calibrate import find_pulse, span_scale
+from .calibrate import find_pulse, find_pulses, span_scale
 from .extract import find_runs, find_tick
 from .layouts import make_layout
 from .types import Box, GridScale, LeadBox, PageLayout, PaperSettings
@@ -146,6 +146,38 @@ def lattice_rows(ink: np.ndarray, rows: list[Row], n: int, px_per_mm: float) -> 
         r = min(near, key=lambda r: abs(r.y - y)) if near else None
         out.append(Row(y, r.x0 if r else x0, r.x1 if r else x1))
     return out
+
+
+def pulse_rows(ink: np.ndarray, rows: list[Row], px_per_mm: float, x_left: float) -> list[Row] | None:
+    """The rows the calibration pulses mark, or None.
+
+    Most pages print a pulse at the start of every row, its bottom at the row's 0 mV, in a column down the left
+    margin (``x_left``: where the rows start). Pulses found there count the rows where tall, overlapping traces
+    hide some (the detector missed rows, or two boxes took one baseline). They are taken when they are evenly
+    spaced, as many as a layout has rows, at least as many as ``rows`` (the rows found), and every row found
+    sits on a pulse of its own (within a third of their spacing): a row found is kept as it is, the others
+    are added at their pulses' bottoms with the median extent.
+    """
+    if len(rows) < 2:
+        return None
+    ys = np.sort([r.y for r in rows])
+    reach = float(np.min(np.diff(ys)))
+    pulses = find_pulses(ink, (x_left - 12 * px_per_mm, x_left + 4 * px_per_mm), (0.0, float(ink.shape[0])),
+                         px_per_mm, reach)
+    if len(pulses) not in ROWS_TO_LAYOUTS or len(pulses) < len(rows):
+        return None
+    bottoms = np.array([p.bottom for p in pulses])
+    steps = np.diff(bottoms)
+    pitch = float(np.median(steps))
+    if np.any(np.abs(steps / pitch - 1.0) > 0.1):
+        return None
+    on = [int(np.argmin(np.abs(bottoms - r.y))) for r in rows]
+    if len(set(on)) < len(rows) or any(abs(bottoms[k] - r.y) > pitch / 3 for k, r in zip(on, rows)):
+        return None
+    x0, x1 = float(np.median([r.x0 for r in rows])), float(np.median([r.x1 for r in rows]))
+    mine = dict(zip(on, rows))
+    return [Row(mine[k].y, mine[k].x0, mine[k].x1) if k in mine else Row(float(b), x0, x1)
+            for k, b in enumerate(bottoms)]
 
 
 def _window(ink: np.ndarray, y0: float, y1: float, x0: float, x1: float) -> float:

@@ -25,7 +25,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .calibrate import find_pulse, span_scale
-from .detect import ROWS_TO_LAYOUTS, LayoutError, Row, complete_rows, lattice_rows, layout_from_rows
+from .detect import (ROWS_TO_LAYOUTS, LayoutError, Row, complete_rows, lattice_rows, layout_from_rows,
+                     pulse_rows)
 from .extract import cell_trace
 from .layouts import make_layout
 from .types import LEADS_12, Box, GridScale, LeadBox, PageLayout, PaperSettings
@@ -291,9 +292,11 @@ def _join_pieces(rows: list[list[Detection]]) -> list[list[Detection]]:
     return rows
 
 
-def choose_layout(rows: list[list[Detection]], span_px: float, page_height_px: float = np.inf) -> str:
-    """The layout that fits the rows: their count, the widths of their boxes, and the classes detected."""
-    n = len(rows)
+def choose_layout(rows: list[list[Detection]], span_px: float, page_height_px: float = np.inf,
+                  n_rows: int | None = None) -> str:
+    """The layout that fits the rows: their count (or ``n_rows``, counted otherwise: by the calibration
+    pulses), the widths of their boxes, and the classes detected."""
+    n = n_rows or len(rows)
     centres = sorted(float(np.median([d.box.cy for d in r])) for r in rows)
     closest = min(np.diff(centres), default=0.0)
     if sum(len(r) == 1 and r[0].box.width >= 0.75 * span_px for r in rows) >= 4 and 11 * closest < page_height_px:
@@ -317,25 +320,28 @@ def choose_layout(rows: list[list[Detection]], span_px: float, page_height_px: f
     return max(names, key=lambda k: votes[k])
 
 
-def _baseline(trace: np.ndarray, y0: float, y1: float, x0: float, x1: float,
-              taken: list[float] | None = None, gap: float = 0.0) -> float | None:
-    """The isoelectric row inside a band: where the traces spend most of their time. Rows within ``gap`` of a
-    baseline other boxes have ``taken`` are passed over; None if the ink left is under 0.4 of the band's
-    busiest row's (the band holds no row of its own)."""
+def _profile(trace: np.ndarray, y0: float, y1: float, x0: float, x1: float) -> tuple[int, np.ndarray]:
+    """A band's horizontal projection of the trace ink, lightly smoothed: (first row, profile)."""
     h, w = trace.shape
     ya, yb = int(max(y0, 0)), int(min(y1, h))
     xa, xb = int(max(x0, 0)), int(min(x1, w))
     if yb - ya < 3 or xb - xa < 3:
-        return 0.5 * (y0 + y1)
+        return ya, np.zeros(max(yb - ya, 0))
     profile = (trace[ya:yb, xa:xb] > 0.5).sum(axis=1).astype(np.float64)
-    profile = cv2.GaussianBlur(profile.reshape(-1, 1), (1, 0), 1.5).ravel()
-    rows = ya + np.arange(profile.size)
-    free = np.ones(profile.size, bool)
-    for t in taken or []:
-        free &= np.abs(rows - t) >= gap
-    if not free.any() or profile[free].max() < 0.4 * profile.max():
-        return None
-    return ya + float(np.argmax(np.where(free, profile, -1.0)))
+    return ya, cv2.GaussianBlur(profile.reshape(-1, 1), (1, 0), 1.5).ravel()
+
+
+def _candidates(trace: np.ndarray, band: tuple[float, float, float, float]) -> list[tuple[float, float]]:
+    """Where a band's row may have its isoelectric line: the projection's peaks of at least 0.4 of its
+    highest, as (row, share of the highest), the highest first; the band's middle when it holds no ink."""
+    ya, profile = _profile(trace, *band)
+    if profile.size == 0 or profile.max() <= 0:
+        return [(0.5 * (band[0] + band[1]), 1.0)]
+    top = float(profile.max())
+    inner = profile[1:-1]
+    peak = np.flatnonzero((inner >= profile[:-2]) & (inner > profile[2:]) & (inner >= 0.4 * top)) + 1
+    peaks = {int(np.argmax(profile))} | {int(i) for i in peak}
+    return sorted(((ya + float(i), float(profile[i]) / top) for i in peaks), key=lambda c: -c[1])
 
 
 def _band(detections: list[Detection]) -> tuple[float, float, float, float]:
@@ -345,22 +351,34 @@ def _band(detections: list[Detection]) -> tuple[float, float, float, float]:
 
 
 def row_baselines(rows: list[list[Detection]], trace: np.ndarray) -> tuple[list[list[Detection]], list[Row]]:
-    """Each row of boxes' baseline, one row per baseline, top to bottom. The rows with more boxes (then the
-    more confident) choose first; a row whose busiest ink another row took looks for its own away from it
-    (a third of the rows' spacing), and is dropped when its band holds none. Over tall, overlapping traces a
-    box's band can hold a neighbouring row's baseline more than its own (a rhythm strip below a tall one), or
-    the network boxed one row's trace twice, once offset into the next row's band: kept as two rows on one
-    baseline, the duplicate pushed every row below it one down (12x1 pages)."""
+    """Each row of boxes' baseline, one row per baseline, top to bottom.
+
+    A row's baseline is where its traces spend most time: a peak of its band's horizontal projection. Over
+    tall, overlapping traces a band can hold a neighbouring row's baseline more than its own (a rhythm strip
+    below a tall one), or the network boxed one row's trace twice, once offset into the next row's band.
+    So the peaks of all bands are pooled into baselines (peaks within a third of the rows' spacing are one),
+    and rows and baselines are matched one to one: as many rows as can have one, then the strongest peaks,
+    then rows with more boxes and more confident. A row left without one is dropped (a duplicate)."""
     bands = [_band(r) for r in rows]
-    first = [_baseline(trace, *b) for b in bands]  # a band's busiest row: never None without rows taken
-    gap = float(np.median(np.diff(sorted(first)))) / 3 if len(rows) >= 3 else 0.0
-    order = sorted(range(len(rows)), key=lambda k: (-len(rows[k]), -float(np.mean([d.box.score for d in rows[k]]))))
-    chosen: dict[int, float] = {}
-    for k in order:
-        taken = list(chosen.values())
-        y = first[k] if all(abs(first[k] - t) >= gap for t in taken) else _baseline(trace, *bands[k], taken, gap)
-        if y is not None:
-            chosen[k] = y
+    cands = [_candidates(trace, b) for b in bands]
+    firsts = sorted(c[0][0] for c in cands)
+    gap = float(np.median(np.diff(firsts))) / 3 if len(rows) >= 3 else 0.0
+    ys = sorted(y for c in cands for y, _ in c)
+    slots: list[list[float]] = []
+    for y in ys:
+        if slots and y - slots[-1][-1] < gap:
+            slots[-1].append(y)
+        else:
+            slots.append([y])
+    value = np.zeros((len(rows), len(slots)))
+    where = np.zeros((len(rows), len(slots)))
+    for k, c in enumerate(cands):
+        rank = 0.01 * len(rows[k]) + 0.001 * float(np.mean([d.box.score for d in rows[k]]))
+        for y, share in c:
+            j = next(i for i, s in enumerate(slots) if s[0] <= y <= s[-1])
+            if 100 + share + rank > value[k, j]:
+                value[k, j], where[k, j] = 100 + share + rank, y
+    chosen = {k: float(where[k, j]) for k, j in zip(*linear_sum_assignment(-value)) if value[k, j] > 0}
     keep = sorted(chosen, key=lambda k: chosen[k])
     return [rows[k] for k in keep], [Row(chosen[k], bands[k][2], bands[k][3]) for k in keep]
 
@@ -374,18 +392,22 @@ def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, p
     scale = span_scale([r.x1 - r.x0 - BOX_OVERHANG_PX for r in found], span_mm, scale)
     ppm = scale.px_per_mm_x
     span_px = span_mm * ppm
-    name = layout or choose_layout(rows_d, span_px, trace.shape[0])
-    n = make_layout(name).nrows
     x_left = float(np.median([min(d.box.x0 for d in r) for r in rows_d]))
-    while True:
-        rows = complete_rows(list(found))
-        if len(rows) <= n or len(rows_d) <= n // 2:
-            break
-        # more rows than the layout has (a spurious box, or two rows read as one leaving an odd gap): the
-        # least confident row goes, and the rest are completed again
-        k = _least_confident(rows_d)
-        rows_d.pop(k)
-        found.pop(k)
+    pulsed = pulse_rows(trace > 0.5, found, ppm, x_left)
+    name = layout or choose_layout(rows_d, span_px, trace.shape[0], len(pulsed) if pulsed else None)
+    n = make_layout(name).nrows
+    if pulsed is not None and len(pulsed) == n:
+        rows = pulsed
+    else:
+        while True:
+            rows = complete_rows(list(found))
+            if len(rows) <= n or len(rows_d) <= n // 2:
+                break
+            # more rows than the layout has (a spurious box, or two rows read as one leaving an odd gap): the
+            # least confident row goes, and the rest are completed again
+            k = _least_confident(rows_d)
+            rows_d.pop(k)
+            found.pop(k)
     if len(rows) != n and len(rows) >= max(3, n // 2 + 1):
         # tall traces overlap: two boxes took one baseline, or a row was missed where the gaps are uneven
         # (most rows must have been found: two boxes on a photo of a wall are not a page of three rows)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import CINC, LUDB
-from ecgdigitizer.detect import Row, complete_rows, lattice_rows
+from ecgdigitizer.detect import Row, complete_rows, lattice_rows, pulse_rows
 from ecgdigitizer.generate import load_source, render_page, sample_config
 from ecgdigitizer.layouts import LAYOUT_NAMES
 from ecgdigitizer.types import LEADS_12, Box, GridScale, PaperSettings
@@ -20,10 +20,11 @@ def source():
     return load_source(LUDB / "53")
 
 
-def page_and_boxes(source, layout: str, seed: int = 1, column_time: str = "shifted", gain: float = 10.0):
+def page_and_boxes(source, layout: str, seed: int = 1, column_time: str = "shifted", gain: float = 10.0,
+                   pulse: bool = True):
     sig, fs, names = source
     cfg = sample_config("clean", seed, layout=layout, dpi=120.0, column_time=column_time, speed_mm_s=25.0,
-                        gain_limb=gain, gain_chest=gain)
+                        gain_limb=gain, gain_chest=gain, calibration_pulse=pulse)
     page = render_page(sig, fs, names, cfg)
     dets = [Detection(Box(*m["box"], lead=m["lead"], score=0.9), LEADS_12.index(m["lead"]))
             for m in page.meta["leads"]]
@@ -240,3 +241,55 @@ def test_the_rows_set_the_scale_where_no_grid_showed(source, layout: str) -> Non
         assert lb.cell.lead == truth[key]["lead"] and abs(lb.box.x0 - xa) < 2 and abs(lb.box.x1 - xb) < 2
     given = GridScale(guess.px_per_mm_x, guess.px_per_mm_y, "given")
     assert postprocess(dets, trace, given, PaperSettings()).scale == given
+
+
+def test_a_confident_strip_box_over_two_baselines_leaves_the_strip_above_its_own(source) -> None:
+    """3x4+3 without pulses: the last rhythm strip's box reaches up to the baseline of the strip above, and it is
+    the more confident of the two. Taking the busiest row of its band first, it took that strip's baseline
+    and the strip was dropped (five rows: read 3x4+2). Rows and baselines are matched one to one."""
+    page, dets, scale = page_and_boxes(source, "3x4+3", pulse=False)
+    strips = sorted((d for d in dets if d.box.width > 0.75 * max(e.box.width for e in dets)), key=lambda d: d.box.cy)
+    base = {m["row"]: m["baseline"][0][1] for m in page.meta["leads"] if m["col"] == 0}
+    last, above = strips[-1], strips[-2]
+    tall = Detection(Box(last.box.x0, base[4] - 3, last.box.x1, last.box.y1, last.lead, 0.95), last.cls)
+    weak = Detection(Box(*[getattr(above.box, k) for k in ("x0", "y0", "x1", "y1")], above.lead, 0.5), above.cls)
+    damaged = [tall if d is last else weak if d is above else d for d in dets]
+    result = postprocess(damaged, (page.mask > 0).astype(np.float32), scale, PaperSettings())
+    assert result.layout.name == "3x4+3"
+    truth = {(m["row"], m["col"]): m for m in page.meta["leads"]}
+    for key, lb in cells(result).items():
+        assert lb.cell.lead == truth[key]["lead"]
+        assert abs(lb.baseline_y - truth[key]["baseline"][0][1]) < 2
+
+
+def test_the_pulses_count_the_rows_the_detector_missed(source) -> None:
+    """6x2+1 with rows 2 and 6 not detected: five rows of boxes read as 3x4+2. The seven calibration pulses down
+    the left margin count seven rows, and the missed rows go where their pulses stand; without pulses,
+    nothing overrides the rows found."""
+    page, dets, scale = page_and_boxes(source, "6x2+1")
+    kept = [d for m, d in zip(page.meta["leads"], dets) if m["row"] not in (1, 5)]
+    result = postprocess(kept, (page.mask > 0).astype(np.float32), scale, PaperSettings())
+    assert result.layout.name == "6x2+1"
+    truth = {(m["row"], m["col"]): m for m in page.meta["leads"]}
+    for key, lb in cells(result).items():
+        assert lb.cell.lead == truth[key]["lead"]
+        assert abs(lb.baseline_y - truth[key]["baseline"][0][1]) < 2
+
+    bare, bare_dets, _ = page_and_boxes(source, "6x2+1", pulse=False)
+    kept = [d for m, d in zip(bare.meta["leads"], bare_dets) if m["row"] not in (1, 5)]
+    assert postprocess(kept, (bare.mask > 0).astype(np.float32), scale, PaperSettings()).layout.name == "3x4+2"
+
+
+def test_pulse_rows_need_evenly_spaced_pulses_under_every_row_found(source) -> None:
+    page, _dets, scale = page_and_boxes(source, "12x1")
+    truth = sorted((m["baseline"][0][1], m["baseline"][0][0], m["baseline"][1][0]) for m in page.meta["leads"])
+    ink = page.mask > 0
+    rows = [Row(y, x0, x1) for y, x0, x1 in truth]
+    found = pulse_rows(ink, rows[:4] + rows[6:], scale.px_per_mm_x, truth[0][1])
+    assert found is not None and len(found) == 12
+    assert np.max(np.abs(np.array([r.y for r in found]) - [t[0] for t in truth])) < 1.5
+    pitch = truth[1][0] - truth[0][0]
+    off = rows[:3] + [Row(rows[3].y + 0.45 * pitch, rows[3].x0, rows[3].x1)] + rows[6:]  # a row between pulses
+    assert pulse_rows(ink, off, scale.px_per_mm_x, truth[0][1]) is None
+    ink[int(truth[5][0] - 2.5 * pitch):int(truth[5][0] + 0.5 * pitch), :int(truth[0][1])] = False  # 3 pulses gone
+    assert pulse_rows(ink, rows, scale.px_per_mm_x, truth[0][1]) is None
