@@ -240,9 +240,10 @@ def find_pulse(trace: np.ndarray, baseline_y: float, x_search: tuple[float, floa
     to 3 mm below ``baseline_y``. Returns the pulse whose bottom is closest to the baseline, or None when none
     is within ``max_offset_mm`` of it (the pulse of the row above, in a page of close rows, is not this row's).
     Edges are read column by column; with ``wobble``, where that finds no pulse, then a pixel either side (a
-    stroke that steps between columns). Not for the rows' own pulses: their bottoms give each row's 0 mV, and
-    on the benchmark the pulses found only so moved rows by up to 4 px from the traces' own baseline (SNR of
-    single pages down by up to 1.3 dB, others up); for counting the rows (:func:`find_pulses`) they are good.
+    stroke that steps between columns). Not yet for the rows' own pulses, whose bottoms give each row's 0 mV:
+    on the benchmark the pulses found only so moved rows by up to 4 px from the traces' own baseline, and
+    single pages' SNR by up to 1.3 dB either way (one lead read the same but for its offset lost 13 dB: the
+    official metric's raster alignment then chose a lag 2 samples off). They count the rows (:func:`find_pulses`).
     """
     h, w = trace.shape
     x0, x1 = max(int(x_search[0]), 0), min(int(x_search[1]), w)
