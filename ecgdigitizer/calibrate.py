@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .types import GridScale
+from .types import GridScale, Pulse
 
 PAPER_WIDTHS_MM = (279.4, 297.0)
 MIN_PX_PER_MM, MAX_PX_PER_MM = 1.6, 16.0  # 40 to 400 dpi
@@ -163,20 +163,6 @@ def span_scale(row_widths: list[float], span_mm: float, scale: GridScale, agree:
     if not MIN_PX_PER_MM <= ppm <= MAX_PX_PER_MM or abs(ppm / scale.px_per_mm_x - 1.0) <= agree:
         return scale
     return GridScale(ppm, ppm, "row span", 0.5)
-
-
-@dataclass(frozen=True)
-class Pulse:
-    """A calibration pulse found at the start of a row."""
-
-    x0: float
-    x1: float  # right edge: traces start after it
-    top: float
-    bottom: float  # y of 0 mV for the row
-
-    @property
-    def height(self) -> float:
-        return self.bottom - self.top
 
 
 def _edges(region: np.ndarray, min_px: float, wobble: bool = False) -> list[tuple[int, int, float, float]]:

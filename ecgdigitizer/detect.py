@@ -525,14 +525,14 @@ class BaselineDetector:
         rows = complete_rows(find_rows(trace, ppm))
         if len(rows) < 2:
             raise LayoutError(f"found {len(rows)} rows of traces; not an ECG page, or too faint to read")
-        heights = []
+        pulses = []
         for row in rows:
             # the pulse may sit left of where the row seems to start (a tall pulse leaves a gap at the baseline)
             pulse = find_pulse(trace > 0.5, row.y, (row.x0 - 12 * ppm, row.x0 + 14 * ppm), ppm)
             if pulse is not None and pulse.x0 - row.x0 < 4 * ppm:
                 row.pulse_bottom = pulse.bottom
                 row.x0 = max(row.x0, pulse.x1 + 0.5 * ppm)
-                heights.append(pulse.height)
+                pulses.append(pulse)
         span_mm = paper.span_s * paper.speed_mm_s
         scale = span_scale([r.x1 - r.x0 for r in rows], span_mm, scale)  # where no grid showed
         ppm = scale.px_per_mm_y
@@ -542,6 +542,6 @@ class BaselineDetector:
             raise LayoutError(f"found {len(rows)} rows of traces, which fits no known layout")
         result = layout_from_rows(name, rows, scale.px_per_mm_x, paper, self.name, confidence, trace=trace,
                                   density=density)
-        result.pulse_heights_px = heights
+        result.pulses = pulses
         result.scale = scale
         return result

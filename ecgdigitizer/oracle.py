@@ -8,6 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .calibrate import find_pulse
 from .layouts import make_layout
 from .types import Box, Cell, GridScale, LeadBox, PageLayout, PaperSettings
 
@@ -29,7 +30,8 @@ class TruthBinarizer:
 
 
 class TruthDetector:
-    """The generator's cells: each box from its baseline's ends, one row pitch tall, with the true 0 mV."""
+    """The generator's cells: each box from its baseline's ends, one row pitch tall, with the true 0 mV; the rows'
+    calibration pulses as the detectors find them."""
 
     name = "truth"
 
@@ -55,4 +57,13 @@ class TruthDetector:
             cell = Cell(m["lead"], m["row"], m["col"], m["ncols"], m["t0"], m["t1"])
             y = 0.5 * (ya + yb)
             boxes.append(LeadBox(Box(xa, y - 0.5 * pitch, xb, y + 0.5 * pitch, m["lead"]), cell, y, pitch))
-        return PageLayout(layout, boxes, self.name, ticks=bool(meta.get("config", {}).get("separators")))
+        # the rows' calibration pulses, found as the detectors find them (they give the page's gain and speed)
+        ppm = scale.px_per_mm_x
+        pulses = []
+        for r in rows:
+            first = min((lb for lb in boxes if lb.cell.row == r), key=lambda lb: lb.box.x0)
+            pulse = find_pulse(trace > 0.5, first.baseline_y, (first.box.x0 - 14 * ppm, first.box.x0 + 2 * ppm), ppm)
+            if pulse is not None:
+                pulses.append(pulse)
+        return PageLayout(layout, boxes, self.name, pulses=pulses,
+                          ticks=bool(meta.get("config", {}).get("separators")))

@@ -19,9 +19,10 @@ from . import calibrate, extract, straighten
 from .binarize import Binarizer, ClassicalBinarizer, ink_density
 from .detect import BaselineDetector, LayoutError, LeadDetector
 from .images import grey
-from .types import LEADS_12, GridScale, LeadResult, PageLayout, PageResult, PaperSettings, canonical_lead
+from .types import LEADS_12, GridScale, Layout, LeadResult, PageLayout, PageResult, PaperSettings, canonical_lead
 
 GAINS = (5.0, 10.0, 20.0)
+SPEEDS = (25.0, 50.0)
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Digitizer:
     straighten: bool = True
     paper: PaperSettings = field(default_factory=PaperSettings)
     read_gain_from_pulse: bool = True  # off when the user gives the gain
+    read_speed_from_page: bool = True  # off when the user gives the speed
     layout: str | None = None  # force a layout (e.g. '3x4+1') instead of recognising it
     min_detector_confidence: float = 0.35  # below it, the fallback detector's boxes are used
     use_ink_density: bool = True  # place strokes by the page's grey levels, not by the binary map alone
@@ -104,7 +106,8 @@ class Digitizer:
                                     f"px/mm")
                 if density is not None:
                     density = ink_density(page, prob > 0.5, result.scale.px_per_mm_y)
-            result.paper = self._paper(layout, result.scale, result)
+            result.paper = self._paper(layout, result.scale, result, n_samples / fs)
+            retime(layout, result.paper.span_s)
             if layout.early_samples:  # boxes timed from the traces' ends or the jumps between leads
                 shift = layout.early_samples * result.scale.px_per_mm_x * result.paper.speed_mm_s / fs
                 for lb in layout.boxes:
@@ -123,12 +126,26 @@ class Digitizer:
             result.reason = "no lead could be read"
         return result
 
-    def _paper(self, layout: PageLayout, scale: GridScale, result: PageResult) -> PaperSettings:
-        """The gain the calibration pulses show, when they are clear and agree on 5, 10 or 20 mm/mV."""
+    def _paper(self, layout: PageLayout, scale: GridScale, result: PageResult, seconds: float) -> PaperSettings:
+        """The speed and gain the page shows, where the caller gave none: the calibration pulses are 1 mV high
+        and 0.2 s wide (5 mm at 25 mm/s), read when they agree on a standard value (the gain only on a grid's
+        scale). Without pulses, a record of 5 s was printed at 50 mm/s: the rows are 250 mm wide (as the lead-box
+        stage placed them), which at 25 mm/s would show 10 s."""
         paper = self.paper
-        if not self.read_gain_from_pulse or scale.source != "grid" or not layout.pulse_heights_px:
+        widths = [p.width for p in layout.pulses]
+        if self.read_speed_from_page and widths:
+            mm = float(np.median(widths)) / scale.px_per_mm_x
+            speed = min(SPEEDS, key=lambda v: abs(np.log(mm / (0.2 * v))))
+            if abs(np.log(mm / (0.2 * speed))) <= 0.35 and speed != paper.speed_mm_s:
+                result.notes.append(f"calibration pulses are {mm:.1f} mm wide: {speed:g} mm/s")
+                paper = replace(paper, speed_mm_s=speed)
+        elif self.read_speed_from_page and abs(seconds - 5.0) < 0.25 and paper.speed_mm_s != 50.0:
+            result.notes.append(f"a record of {seconds:g} s over rows of 250 mm: 50 mm/s")
+            paper = replace(paper, speed_mm_s=50.0)
+        heights = [p.height for p in layout.pulses]
+        if not self.read_gain_from_pulse or scale.source != "grid" or not heights:
             return paper
-        gain = float(np.median(layout.pulse_heights_px)) / scale.px_per_mm_y
+        gain = float(np.median(heights)) / scale.px_per_mm_y
         snapped = min(GAINS, key=lambda g: abs(np.log(gain / g)))
         if abs(np.log(gain / snapped)) > 0.08:
             result.notes.append(f"calibration pulses measure {gain:.1f} mm, no standard gain: kept "
@@ -158,6 +175,18 @@ class Digitizer:
             box = next((lb.box for lb in layout.boxes if lb.cell.lead == lead), None)
             reason = "" if lead in confidence else "lead not on this page's layout"
             result.leads[result.lead_names[j]] = LeadResult(lead, result.signals[:, j], conf, box, reason)
+
+
+def retime(layout: PageLayout, span_s: float) -> None:
+    """Cells timed for rows of another span rescaled to rows of ``span_s`` seconds (the lead-box stage times
+    cells for the speed it was given; the page may show another)."""
+    cell = layout.layout.cells[0]
+    f = span_s / ((cell.t1 - cell.t0) * cell.ncols)
+    if abs(f - 1.0) < 1e-9:
+        return
+    layout.layout = Layout(layout.layout.name, tuple(replace(c, t0=c.t0 * f, t1=c.t1 * f) for c in layout.layout.cells))
+    for lb in layout.boxes:
+        lb.cell = replace(lb.cell, t0=lb.cell.t0 * f, t1=lb.cell.t1 * f)
 
 
 def join_pieces(pieces: list[tuple[np.ndarray, np.ndarray]], n_samples: int) -> np.ndarray:

@@ -142,6 +142,24 @@ class LeadBox:
     pitch: float | None = None
 
 
+@dataclass(frozen=True)
+class Pulse:
+    """A calibration pulse found at the start of a row: 1 mV high, 0.2 s wide (5 mm at 25 mm/s)."""
+
+    x0: float
+    x1: float  # right edge: traces start after it
+    top: float
+    bottom: float  # y of 0 mV for the row
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0
+
+
 @dataclass
 class PageLayout:
     """Output of the lead-box stage: the layout recognised and one box per plotted cell."""
@@ -150,7 +168,7 @@ class PageLayout:
     boxes: list[LeadBox]
     source: str  # 'baseline', 'yolo', 'truth'
     confidence: float = 1.0
-    pulse_heights_px: list[float] = field(default_factory=list)  # calibration pulses found (1 mV each)
+    pulses: list[Pulse] = field(default_factory=list)  # the rows' calibration pulses found
     # sample periods by which the boxes start before the first sample: 1 where timed from where the traces end
     # (the last sample is read at the span's end), 0.5 from the jumps between leads (detect.find_jump)
     early_samples: float = 0.0

@@ -412,19 +412,19 @@ def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, p
         # tall traces overlap: two boxes took one baseline, or a row was missed where the gaps are uneven
         # (most rows must have been found: two boxes on a photo of a wall are not a page of three rows)
         rows = lattice_rows(trace > 0.5, rows, n, ppm)
-    heights = []
+    pulses = []
     for row in rows:
         pulse = find_pulse(trace > 0.5, row.y, (min(row.x0, x_left) - 12 * ppm, row.x0 + 4 * ppm), ppm)
         if pulse is not None:
             row.pulse_bottom = pulse.bottom
             row.x0 = max(row.x0, pulse.x1 + 0.5 * ppm)
-            heights.append(pulse.height)
+            pulses.append(pulse)
     if len(rows) != n:
         raise LayoutError(f"{len(rows)} rows of lead boxes, but layout {name} has {n}")
     confidence = float(np.mean([d.box.score for d in detections]))
     result = layout_from_rows(name, rows, scale.px_per_mm_x, paper, "yolo", confidence, trace=trace,
                               density=density)
-    result.pulse_heights_px = heights
+    result.pulses = pulses
     result.scale = scale
     _fit_heights(result, drop_duplicates(detections), trace, scale.px_per_mm_y, density)
     return result

@@ -112,6 +112,27 @@ def test_calibration_pulse_is_one_millivolt_high() -> None:
             assert abs((baseline - top) - 10 * dpi / 25.4) <= 1.0, (dpi, baseline - top)
 
 
+@pytest.mark.parametrize("speed", [25.0, 50.0])
+def test_calibration_pulse_is_a_fifth_of_a_second_wide_and_ends_before_the_traces(speed: float) -> None:
+    """0.2 s at 1 mV: 5 mm at 25 mm/s, 10 mm at 50 mm/s, and the row's traces start after it (1.1 kept 7 mm for
+    it at any speed and drew the 50 mm/s pulse over the traces' first 4 mm)."""
+    sig, fs, names = load_source(PTBXL_500 / "00001_hr")
+    dpi = 200.0
+    cfg = sample_config("clean", 5, dpi=dpi, calibration_pulse=True, separators=False, speed_mm_s=speed,
+                        layout="3x4+1")
+    page = render_page(sig, fs, names, cfg)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((page.mask == MASK_PULSE).astype(np.uint8))
+    pulses = [k for k in range(1, n) if stats[k, cv2.CC_STAT_HEIGHT] > 3 * dpi / 25.4]
+    assert len(pulses) == 4
+    starts = {m["baseline"][0][1]: m["baseline"][0][0] for m in page.meta["leads"] if m["col"] == 0}  # y: x
+    for k in pulses:
+        ys, xs = np.nonzero(labels == k)
+        tall = np.flatnonzero(np.bincount(xs) > 3 * dpi / 25.4)  # the rising and the falling edge
+        assert abs((tall.max() - tall.min()) - 0.2 * speed * dpi / 25.4) <= 2.0
+        baseline = min(starts, key=lambda y: abs(y - ys.max()))
+        assert tall.max() < starts[baseline] - 0.5 * dpi / 25.4  # its last 1 mm flat leads into the traces
+
+
 def _read_back(meta: dict, segments: list) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Invert the page transform and the paper scale: pixel positions back to (sample, mV)."""
     inv = np.linalg.inv(np.array(meta["homography"]))

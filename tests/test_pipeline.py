@@ -548,3 +548,25 @@ def test_a_lead_shown_twice_is_one_curve_when_one_rows_baseline_is_off(source, o
     snr_exact = metrics.lead_snr(page.masked[:, j], exact.signals[:, j], fs)
     assert snr_exact > 20
     assert metrics.lead_snr(page.masked[:, j], off.signals[:, j], fs) > snr_exact - 1.0
+
+
+@pytest.mark.parametrize("pulse", [True, False])
+def test_a_page_printed_at_50_mm_s_is_read_at_50_mm_s(source, pulse: bool) -> None:
+    """At 50 mm/s a row shows 5 s over the same 250 mm of paper. The calibration pulses are 0.2 s wide: 10 mm,
+    not 5. Without pulses, a record of 5 s over rows of 250 mm was printed at 50 mm/s (with pulses the caller
+    asks for 10 s here: the pulses alone must tell). Read at 25 mm/s, as before, every lead came out stretched
+    twice over, below 0 dB."""
+    sig, fs, names = source
+    cfg = sample_config("clean", 4, layout="3x4+1", dpi=200.0, speed_mm_s=50.0, calibration_pulse=pulse,
+                        gain_limb=10.0, gain_chest=10.0, column_time="shifted", grid="red")
+    page = render_page(sig, fs, names, cfg)
+    assert page.n_samples == int(5 * fs)
+    result = Digitizer().digitize(page.image, fs, int((10.0 if pulse else 5.0) * fs), names)
+    assert result.paper is not None and result.paper.speed_mm_s == 50.0
+    assert page_snr(page, result) >= 18.0
+    cells = {(lb.cell.row, lb.cell.col): lb.cell for lb in result.layout.boxes}
+    assert cells[(0, 3)].t0 == 3.75 and cells[(3, 0)].t1 == 5.0  # the columns' seconds, rescaled
+
+    slow = render_page(sig, fs, names, replace(cfg, speed_mm_s=25.0))
+    result = Digitizer().digitize(slow.image, fs, slow.n_samples, names)
+    assert result.paper is not None and result.paper.speed_mm_s == 25.0

@@ -26,7 +26,9 @@ from ..types import LEADS_12, canonical_lead
 from .config import sample_config
 from .render import RenderedPage, render_page
 
-GENERATOR_VERSION = "1.1"  # 1.1: the pen's ink is the area it covers (1.0: OpenCV's anti-aliased thick lines)
+# 1.1: the pen's ink is the area it covers (1.0: OpenCV's anti-aliased thick lines); 1.2: at 50 mm/s the
+# calibration pulse (10 mm) ends before the traces start (1.1 kept 7 mm for it and drew it over their first 4 mm)
+GENERATOR_VERSION = "1.2"
 
 
 def load_source(record: str | os.PathLike[str]) -> tuple[np.ndarray, float, list[str]]:

@@ -16,9 +16,13 @@ from ..layouts import make_layout
 from ..types import LIMB_LEADS, Cell, Layout
 from .config import PageConfig
 
-PULSE_AREA_MM = 7.0  # calibration pulse: 1 mm flat, 5 mm (0.2 s at 25 mm/s) at 1 mV, 1 mm flat
 _SHIFT = 4
 _ONE = 1 << _SHIFT
+
+
+def pulse_area_mm(speed_mm_s: float) -> float:
+    """The calibration pulse's area at a row's start: 1 mm flat, 0.2 s at 1 mV (5 mm at 25 mm/s), 1 mm flat."""
+    return 2.0 + 0.2 * speed_mm_s
 
 
 @dataclass
@@ -48,7 +52,7 @@ def page_geometry(cfg: PageConfig) -> PageGeometry:
     w_mm, h_mm = cfg.size_mm
     span = 10.0 if cfg.speed_mm_s <= 25 else 5.0
     layout = make_layout(cfg.layout, span=span, column_time=cfg.column_time)
-    pulse = PULSE_AREA_MM if cfg.calibration_pulse else 0.0
+    pulse = pulse_area_mm(cfg.speed_mm_s) if cfg.calibration_pulse else 0.0
     need = pulse + span * cfg.speed_mm_s
     left, right, top, bottom = cfg.margin_mm
     spare = w_mm - need
@@ -100,7 +104,7 @@ def pulse_polylines(cfg: PageConfig, geom: PageGeometry) -> list[np.ndarray]:
         first = geom.layout.row(r)[0].lead
         top = base - gain_for(cfg, first)
         pts = [(x0, base), (x0 + 1, base), (x0 + 1, top), (x0 + 1 + width, top), (x0 + 1 + width, base),
-               (x0 + PULSE_AREA_MM, base)]
+               (x0 + pulse_area_mm(cfg.speed_mm_s), base)]
         lines.append(np.array(pts) * ppm)
     return lines
 
