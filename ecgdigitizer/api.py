@@ -181,7 +181,14 @@ def digitize(image: str | os.PathLike[str] | np.ndarray, fs: float = 500.0, dura
     paper = PaperSettings(speed_mm_s=speed_mm_s or 25.0,
                           gain_limb_mm_mv=gain_mm_mv or 10.0, gain_chest_mm_mv=gain_mm_mv or 10.0,
                           from_page=False)
-    configured = replace(base, paper=paper, layout=layout, read_gain_from_pulse=gain_mm_mv is None)
+    configured = replace(base, paper=paper, layout=layout, read_gain_from_pulse=gain_mm_mv is None,
+                         read_speed_from_page=speed_mm_s is None)
     seconds = duration or paper.span_s
     result = configured.digitize(array, fs, int(round(seconds * fs)), list(LEADS_12))
+    if duration is None and result.paper is not None and result.paper.span_s < seconds:
+        # the page showed a faster speed than assumed (50 mm/s: 5 s a row): no NaN tail for what no row shows
+        n = int(round(result.paper.span_s * fs))
+        result.signals = result.signals[:n]
+        for lead in result.leads.values():
+            lead.signal = lead.signal[:n]
     return Digitized(result, array, source, model_version(model))

@@ -35,10 +35,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help="image files or folders (searched recursively)")
     p.add_argument("-o", "--out", required=True, help="output folder")
     p.add_argument("--fs", type=float, default=500.0, help="sampling rate of the output (Hz, default 500)")
-    p.add_argument("--duration", type=float, help="seconds of output (default: what the page shows, 10 s at 25 mm/s)")
+    p.add_argument("--duration", type=float,
+                   help="seconds of output (default: what a row of the page shows, 10 s at 25 mm/s, 5 s at 50)")
     p.add_argument("--layout", choices=LAYOUT_NAMES, help="the page's layout, instead of recognising it")
     p.add_argument("--gain", type=float, help="mm/mV, instead of reading it from the calibration pulse (default 10)")
-    p.add_argument("--speed", type=float, help="paper speed in mm/s (default 25)")
+    p.add_argument("--speed", type=float,
+                   help="paper speed in mm/s, instead of reading it from the calibration pulse (default 25)")
     p.add_argument("--workers", type=int, default=1, help="pages digitized in parallel")
     p.add_argument("--no-overlay", action="store_true", help="do not write the overlay pictures")
     p.add_argument("--format", default=",".join(FORMATS), help="comma-separated: wfdb,csv,json")

@@ -123,6 +123,20 @@ def test_python_api(folder: Path, tmp_path: Path) -> None:
     assert forced.signals.shape == (2500, 12) and forced.result.paper.from_page is False
 
 
+def test_python_api_reads_the_speed_unless_given() -> None:
+    """A 50 mm/s page shows 5 s a row: read so (its pulses are 10 mm wide) and returned as 5 s, not 10 with a NaN
+    half; a speed the caller gives stands."""
+    sig, fs, names = load_source(LUDB / "97")
+    fast = dict(STANDARD, speed_mm_s=50.0)
+    page = render_page(sig, fs, names, sample_config("clean", 44, dpi=120.0, calibration_pulse=True, **fast))
+    result = digitize(page.image)
+    assert result.result.paper.speed_mm_s == 50.0 and result.signals.shape == (2500, 12)
+    assert np.isfinite(result.leads["II"]).mean() > 0.9
+    assert result.metadata()["paper_speed_mm_s"] == 50.0
+    given = digitize(page.image, speed_mm_s=25.0)
+    assert given.result.paper.speed_mm_s == 25.0 and given.signals.shape == (5000, 12)
+
+
 def test_console_entry_points(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "ecgdigitizer", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0 and "ecg-digitize" in run.stdout
