@@ -187,7 +187,7 @@ def digitize(image: str | os.PathLike[str] | np.ndarray, fs: float = 500.0, dura
     result = configured.digitize(array, fs, int(round(seconds * fs)), list(LEADS_12))
     if duration is None and result.paper is not None and result.paper.span_s < seconds:
         # the page showed a faster speed than assumed (50 mm/s: 5 s a row): no NaN tail for what no row shows
-        n = int(round(result.paper.span_s * fs))
+        n = round(result.paper.span_s * fs)
         result.signals = result.signals[:n]
         for lead in result.leads.values():
             lead.signal = lead.signal[:n]

@@ -25,8 +25,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .calibrate import find_pulse, span_scale
-from .detect import (ROWS_TO_LAYOUTS, LayoutError, Row, complete_rows, lattice_rows, layout_from_rows,
-                     pulse_rows)
+from .detect import ROWS_TO_LAYOUTS, LayoutError, Row, complete_rows, lattice_rows, layout_from_rows, pulse_rows
 from .extract import cell_trace
 from .layouts import make_layout
 from .types import LEADS_12, Box, GridScale, LeadBox, PageLayout, PaperSettings
