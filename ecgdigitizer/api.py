@@ -113,6 +113,7 @@ class Digitized:
             "paper_speed_mm_s": r.paper.speed_mm_s if r.paper else None,
             "gain_mm_mv": {"limb": r.paper.gain_limb_mm_mv, "chest": r.paper.gain_chest_mm_mv} if r.paper else None,
             "gain_read_from_page": bool(r.paper and r.paper.from_page),
+            "speed_read_from_page": bool(r.paper and r.paper.speed_from_page),
             "rotation_deg": r.rotation_deg,
             "perspective_corrected": any("perspective" in n for n in r.notes),
             "homography": r.homography.tolist() if r.homography is not None else None,

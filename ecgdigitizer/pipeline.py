@@ -136,9 +136,10 @@ class Digitizer:
         if self.read_speed_from_page and widths:
             mm = float(np.median(widths)) / scale.px_per_mm_x
             speed = min(SPEEDS, key=lambda v: abs(np.log(mm / (0.2 * v))))
-            if abs(np.log(mm / (0.2 * speed))) <= 0.35 and speed != paper.speed_mm_s:
-                result.notes.append(f"calibration pulses are {mm:.1f} mm wide: {speed:g} mm/s")
-                paper = replace(paper, speed_mm_s=speed)
+            if abs(np.log(mm / (0.2 * speed))) <= 0.35:
+                if speed != paper.speed_mm_s:
+                    result.notes.append(f"calibration pulses are {mm:.1f} mm wide: {speed:g} mm/s")
+                paper = replace(paper, speed_mm_s=speed, speed_from_page=True)
         elif self.read_speed_from_page and abs(seconds - 5.0) < 0.25 and paper.speed_mm_s != 50.0:
             result.notes.append(f"a record of {seconds:g} s over rows of 250 mm: 50 mm/s")
             paper = replace(paper, speed_mm_s=50.0)

@@ -119,7 +119,8 @@ class PaperSettings:
     speed_mm_s: float = 25.0
     gain_limb_mm_mv: float = 10.0
     gain_chest_mm_mv: float = 10.0
-    from_page: bool = False
+    from_page: bool = False  # the gains were read from the page's calibration pulses
+    speed_from_page: bool = False  # the speed was read from the pulses' width
 
     @property
     def span_s(self) -> float:

@@ -132,9 +132,10 @@ def test_python_api_reads_the_speed_unless_given() -> None:
     result = digitize(page.image)
     assert result.result.paper.speed_mm_s == 50.0 and result.signals.shape == (2500, 12)
     assert np.isfinite(result.leads["II"]).mean() > 0.9
-    assert result.metadata()["paper_speed_mm_s"] == 50.0
+    assert result.metadata()["paper_speed_mm_s"] == 50.0 and result.metadata()["speed_read_from_page"]
     given = digitize(page.image, speed_mm_s=25.0)
     assert given.result.paper.speed_mm_s == 25.0 and given.signals.shape == (5000, 12)
+    assert not given.metadata()["speed_read_from_page"]
 
 
 def test_console_entry_points(tmp_path: Path) -> None:
