@@ -526,9 +526,10 @@ class BaselineDetector:
         if len(rows) < 2:
             raise LayoutError(f"found {len(rows)} rows of traces; not an ECG page, or too faint to read")
         pulses = []
+        ink = trace > 0.5
         for row in rows:
             # the pulse may sit left of where the row seems to start (a tall pulse leaves a gap at the baseline)
-            pulse = find_pulse(trace > 0.5, row.y, (row.x0 - 12 * ppm, row.x0 + 14 * ppm), ppm)
+            pulse = find_pulse(ink, row.y, (row.x0 - 12 * ppm, row.x0 + 14 * ppm), ppm)
             if pulse is not None and pulse.x0 - row.x0 < 4 * ppm:
                 row.pulse_bottom = pulse.bottom
                 row.x0 = max(row.x0, pulse.x1 + 0.5 * ppm)
@@ -536,7 +537,7 @@ class BaselineDetector:
         span_mm = paper.span_s * paper.speed_mm_s
         scale = span_scale([r.x1 - r.x0 for r in rows], span_mm, scale)  # where no grid showed
         ppm = scale.px_per_mm_y
-        name = layout or choose_layout(trace > 0.5, rows, ppm)
+        name = layout or choose_layout(ink, rows, ppm)
         confidence = 1.0 if len(rows) in ROWS_TO_LAYOUTS else 0.4
         if len(rows) != make_layout(name).nrows:
             raise LayoutError(f"found {len(rows)} rows of traces, which fits no known layout")

@@ -58,11 +58,11 @@ class TruthDetector:
             y = 0.5 * (ya + yb)
             boxes.append(LeadBox(Box(xa, y - 0.5 * pitch, xb, y + 0.5 * pitch, m["lead"]), cell, y, pitch))
         # the rows' calibration pulses, found as the detectors find them (they give the page's gain and speed)
-        ppm = scale.px_per_mm_x
+        ppm, ink = scale.px_per_mm_x, trace > 0.5
         pulses = []
         for r in rows:
             first = min((lb for lb in boxes if lb.cell.row == r), key=lambda lb: lb.box.x0)
-            pulse = find_pulse(trace > 0.5, first.baseline_y, (first.box.x0 - 14 * ppm, first.box.x0 + 2 * ppm), ppm)
+            pulse = find_pulse(ink, first.baseline_y, (first.box.x0 - 14 * ppm, first.box.x0 + 2 * ppm), ppm)
             if pulse is not None:
                 pulses.append(pulse)
         return PageLayout(layout, boxes, self.name, pulses=pulses,

@@ -362,19 +362,17 @@ def row_baselines(rows: list[list[Detection]], trace: np.ndarray) -> tuple[list[
     cands = [_candidates(trace, b) for b in bands]
     firsts = sorted(c[0][0] for c in cands)
     gap = float(np.median(np.diff(firsts))) / 3 if len(rows) >= 3 else 0.0
-    ys = sorted(y for c in cands for y, _ in c)
-    slots: list[list[float]] = []
-    for y in ys:
-        if slots and y - slots[-1][-1] < gap:
-            slots[-1].append(y)
-        else:
-            slots.append([y])
-    value = np.zeros((len(rows), len(slots)))
-    where = np.zeros((len(rows), len(slots)))
+    slot: dict[float, int] = {}  # a peak's row -> its baseline (a chain of peaks under ``gap`` apart is one)
+    count, last = 0, -np.inf
+    for y in sorted(y for c in cands for y, _ in c):
+        count += y - last >= gap
+        slot[y], last = count - 1, y
+    value = np.zeros((len(rows), count))
+    where = np.zeros_like(value)
     for k, c in enumerate(cands):
         rank = 0.01 * len(rows[k]) + 0.001 * float(np.mean([d.box.score for d in rows[k]]))
         for y, share in c:
-            j = next(i for i, s in enumerate(slots) if s[0] <= y <= s[-1])
+            j = slot[y]
             if 100 + share + rank > value[k, j]:
                 value[k, j], where[k, j] = 100 + share + rank, y
     chosen = {k: float(where[k, j]) for k, j in zip(*linear_sum_assignment(-value)) if value[k, j] > 0}
@@ -392,7 +390,8 @@ def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, p
     ppm = scale.px_per_mm_x
     span_px = span_mm * ppm
     x_left = float(np.median([min(d.box.x0 for d in r) for r in rows_d]))
-    pulsed = pulse_rows(trace > 0.5, found, ppm, x_left)
+    ink = trace > 0.5
+    pulsed = pulse_rows(ink, found, ppm, x_left)
     name = layout or choose_layout(rows_d, span_px, trace.shape[0], len(pulsed) if pulsed else None)
     n = make_layout(name).nrows
     if pulsed is not None and len(pulsed) == n:
@@ -410,10 +409,10 @@ def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, p
     if len(rows) != n and len(rows) >= max(3, n // 2 + 1):
         # tall traces overlap: two boxes took one baseline, or a row was missed where the gaps are uneven
         # (most rows must have been found: two boxes on a photo of a wall are not a page of three rows)
-        rows = lattice_rows(trace > 0.5, rows, n, ppm)
+        rows = lattice_rows(ink, rows, n, ppm)
     pulses = []
     for row in rows:
-        pulse = find_pulse(trace > 0.5, row.y, (min(row.x0, x_left) - 12 * ppm, row.x0 + 4 * ppm), ppm)
+        pulse = find_pulse(ink, row.y, (min(row.x0, x_left) - 12 * ppm, row.x0 + 4 * ppm), ppm)
         if pulse is not None:
             row.pulse_bottom = pulse.bottom
             row.x0 = max(row.x0, pulse.x1 + 0.5 * ppm)
