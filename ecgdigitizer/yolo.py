@@ -430,9 +430,11 @@ def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, p
 
 def _fit_heights(layout: PageLayout, detections: list[Detection], trace: np.ndarray, px_per_mm: float,
                  density: np.ndarray | None) -> None:
-    """Each cell's box takes the vertical extent of its own detection: cells and detections paired one to one
-    (a detection over the cell, the closest in width and centre first). A cell left without one (a box the
-    network missed, filled in by the layout) takes the extent of the trace it holds, not a neighbour's box."""
+    """Each cell's box takes the vertical extent of its trace where that trace stands alone on the binarized page
+    (:func:`stroke_extent`: the generator boxes the trace itself, and the network misjudges a flat line or a QRS
+    taller than most), else of its own detection: cells and detections paired one to one (a detection over the
+    cell, the closest in width and centre first). A cell left without either (a box the network missed, filled
+    in by the layout) takes the extent of the path the extractor finds through its ink, not a neighbour's box."""
     big = 1e6
     cost = np.full((len(layout.boxes), max(len(detections), 1)), big)
     for i, lb in enumerate(layout.boxes):
@@ -442,15 +444,67 @@ def _fit_heights(layout: PageLayout, detections: list[Detection], trace: np.ndar
                 cost[i, j] = (abs(d.box.width - lb.box.width) / lb.box.width
                               + abs(d.box.cy - lb.baseline_y) / max(d.box.height, 1.0))
     pairs = dict(zip(*linear_sum_assignment(cost))) if detections else {}
+    ink = _without_pulses(trace > 0.5, layout, px_per_mm)
     for i, lb in enumerate(layout.boxes):
         j = pairs.get(i)
-        if j is not None and cost[i, j] < big:
-            d = detections[j]
-            y0, y1, score = d.box.y0, d.box.y1, d.box.score
+        paired = j is not None and cost[i, j] < big
+        score = detections[j].box.score if paired else 0.0
+        others = [o.baseline_y for o in layout.boxes
+                  if o is not lb and o.baseline_y is not None
+                  and min(o.box.x1, lb.box.x1) - max(o.box.x0, lb.box.x0) > 0.5 * min(o.box.width, lb.box.width)]
+        stroke = stroke_extent(ink, lb, others, px_per_mm)
+        if stroke is not None:
+            y0, y1 = stroke
+        elif paired:
+            y0, y1 = detections[j].box.y0, detections[j].box.y1
         else:
             y0, y1 = _trace_extent(lb, trace, px_per_mm, density)
-            score = 0.0
         lb.box = Box(lb.box.x0, min(y0, lb.baseline_y - 1), lb.box.x1, max(y1, lb.baseline_y + 1), lb.box.lead, score)
+
+
+def _without_pulses(ink: np.ndarray, layout: PageLayout, px_per_mm: float) -> np.ndarray:
+    """The ink with each calibration pulse's rise and top cleared (half a mm around; its foot, on the row's
+    baseline, stays): a pulse drawn against the first trace would join it as one stroke a millivolt tall."""
+    out = ink.copy()
+    pad = 0.5 * px_per_mm
+    for p in layout.pulses:
+        out[int(max(p.top - pad, 0)):int(max(p.bottom - 0.3 * px_per_mm, 0)),
+            int(max(p.x0 - pad, 0)):int(max(p.x1 + pad, 0)) + 1] = False
+    return out
+
+
+def stroke_extent(ink: np.ndarray, lead_box: LeadBox, other_baselines: list[float], px_per_mm: float
+                  ) -> tuple[float, float] | None:
+    """The rows of the stroke through a cell's baseline (to the ink's edge and a pixel beyond, as the generator
+    boxes a trace), where it stands alone: the ink connected to the baseline's rows, looked for 1.1 row pitches either side (as
+    the extractor looks) and 1 mm in from the cell's ends (past a separator tick), across at least 95 % of the
+    cell's columns (a trace the binarization broke is not whole), not reaching the search band's edge, and not
+    running along another cell's baseline over 30 % of the columns (``other_baselines``: two traces touching
+    are one stroke). None where it does not stand alone."""
+    box, baseline = lead_box.box, lead_box.baseline_y
+    if baseline is None:
+        return None
+    h, w = ink.shape
+    pitch = max(lead_box.pitch or box.height, 5 * px_per_mm)
+    ya, yb = int(max(0, baseline - 1.1 * pitch)), int(min(h, baseline + 1.1 * pitch))
+    xa, xb = int(max(0, box.x0 + px_per_mm)), int(min(w, box.x1 + 1 - px_per_mm))
+    if xb - xa < 2 or yb - ya < 3:
+        return None
+    _, labels = cv2.connectedComponents(ink[ya:yb, xa:xb].astype(np.uint8), connectivity=8)
+    r = round(baseline) - ya
+    through = np.unique(labels[max(r - 2, 0):r + 3])
+    stroke = np.isin(labels, through[through > 0])
+    if stroke.any(axis=0).mean() < 0.95:
+        return None
+    rows = np.flatnonzero(stroke.any(axis=1))
+    if rows[0] == 0 or rows[-1] == stroke.shape[0] - 1:
+        return None
+    band = max(2, int(0.15 * pitch))
+    for y in other_baselines:
+        k = round(y) - ya
+        if 0 <= k < stroke.shape[0] and stroke[max(k - band, 0):k + band + 1].any(axis=0).mean() > 0.3:
+            return None
+    return ya + rows[0] - 1.5, ya + rows[-1] + 1.5
 
 
 def _trace_extent(lb: LeadBox, trace: np.ndarray, px_per_mm: float, density: np.ndarray | None

@@ -293,3 +293,48 @@ def test_pulse_rows_need_evenly_spaced_pulses_under_every_row_found(source) -> N
     assert pulse_rows(ink, off, scale.px_per_mm_x, truth[0][1]) is None
     ink[int(truth[5][0] - 2.5 * pitch):int(truth[5][0] + 0.5 * pitch), :int(truth[0][1])] = False  # 3 pulses gone
     assert pulse_rows(ink, rows, scale.px_per_mm_x, truth[0][1]) is None
+
+
+def test_boxes_hug_a_flat_lead_and_a_wave_the_detector_cut_short(source) -> None:
+    sig, fs, names = source
+    sig = sig.copy()
+    sig[:, names.index("V4")] = 0.0  # a lead that stays flat: its trace is a pen's width tall
+    page, dets, scale = page_and_boxes((sig, fs, names), "3x4+1")
+    truth = {m["lead"]: Box(*m["box"]) for m in page.meta["leads"] if m["row"] < 3}
+    flat = truth["V4"]
+    assert flat.height < 6
+    # the network's habits: a flat line boxed half a centimetre tall, a tall wave's box cut to its lower 40 %
+    cut = truth["V2"]
+    guessed = {"V4": Box(flat.x0, flat.cy - 15, flat.x1, flat.cy + 15, lead="V4", score=0.9),
+               "V2": Box(cut.x0, cut.y1 - 0.4 * cut.height, cut.x1, cut.y1, lead="V2", score=0.9)}
+    dets = [replace(d, box=guessed.get(d.lead, d.box)) for d in dets]
+    for d in dets:
+        if d.lead in guessed:
+            assert d.box.iou(truth[d.lead]) < 0.5
+    result = postprocess(dets, (page.mask > 0).astype(np.float32), scale, PaperSettings())
+    got = {lb.cell.lead: lb.box for lb in result.boxes if lb.cell.row < 3}
+    for lead in ("V4", "V2"):
+        assert got[lead].iou(truth[lead]) > 0.8, lead
+    assert np.median([got[k].iou(truth[k]) for k in truth]) > 0.9
+
+
+def test_a_stroke_extent_needs_the_whole_trace_standing_alone() -> None:
+    from ecgdigitizer.types import Cell, LeadBox
+    from ecgdigitizer.yolo import stroke_extent
+
+    ppm = 4.0
+    ink = np.zeros((200, 400), bool)
+    ink[100:102, 20:380] = True  # the trace's baseline
+    ink[70:100, 200:202] = True  # a wave 30 px tall
+    lead = LeadBox(Box(20, 90, 380, 110, lead="II"), Cell("II", 0, 0, 4, 0.0, 2.5), baseline_y=100.5, pitch=60.0)
+    assert stroke_extent(ink, lead, [], ppm) == (68.5, 102.5)
+
+    broken = ink.copy()
+    broken[100:102, 150:180] = False  # the binarization lost a stretch: the stroke is not the whole trace
+    assert stroke_extent(broken, lead, [], ppm) is None
+
+    touching = ink.copy()
+    touching[150:152, 20:380] = True  # the next row's trace, 50 px below ...
+    touching[102:150, 300:302] = True  # ... reached by a deep wave: one stroke through both baselines
+    assert stroke_extent(touching, lead, [150.5], ppm) is None
+    assert stroke_extent(touching, lead, [], ppm) == (68.5, 152.5)
