@@ -9,7 +9,7 @@ rows and how many boxes of what width each holds (columns by KMeans on the short
 lead classes breaking ties (6x2 and 3x4+3 both have six rows); each row's baseline comes from the traces
 inside its band and its calibration pulse; every cell of the layout then gets its box, aligned with its row and
 column, via :func:`ecgdigitizer.detect.layout_from_rows` (so missing boxes are filled and aberrant ones
-replaced). The weights are plain tensors (loaded with ``weights_only=True``) for a network rebuilt from its YAML.
+replaced), as tall as its trace where the trace stands alone on the page, else as its detection. The weights are plain tensors (loaded with ``weights_only=True``) for a network rebuilt from its YAML.
 """
 
 from __future__ import annotations
