@@ -219,17 +219,15 @@ def _pulses(region: np.ndarray, edges: list[tuple[int, int, float, float]], px_p
 
 
 def find_pulse(trace: np.ndarray, baseline_y: float, x_search: tuple[float, float], px_per_mm: float,
-               max_offset_mm: float = 5.0, above_mm: float = 25.0, wobble: bool = False) -> Pulse | None:
+               max_offset_mm: float = 5.0, above_mm: float = 25.0, wobble: bool = True) -> Pulse | None:
     """A calibration pulse (a rising and a falling edge 3..12 mm apart joined by a thin top bar) near a row's start.
 
     ``trace`` is the binary trace image; the search covers ``x_search`` horizontally and from ``above_mm`` above
     to 3 mm below ``baseline_y``. Returns the pulse whose bottom is closest to the baseline, or None when none
     is within ``max_offset_mm`` of it (the pulse of the row above, in a page of close rows, is not this row's).
     Edges are read column by column; with ``wobble``, where that finds no pulse, then a pixel either side (a
-    stroke that steps between columns). Not yet for the rows' own pulses, whose bottoms give each row's 0 mV:
-    on the benchmark the pulses found only so moved rows by up to 4 px from the traces' own baseline, and
-    single pages' SNR by up to 1.3 dB either way (one lead read the same but for its offset lost 13 dB: the
-    official metric's raster alignment then chose a lag 2 samples off). They count the rows (:func:`find_pulses`).
+    stroke that steps between columns, as a scan's binarization leaves it). A row's pulse foot is its 0 mV: a
+    record whose trace sits off 0 mV (a DC offset, a drifting baseline) is read at its true level only from it.
     """
     h, w = trace.shape
     x0, x1 = max(int(x_search[0]), 0), min(int(x_search[1]), w)
@@ -260,7 +258,7 @@ def find_pulses(trace: np.ndarray, x_search: tuple[float, float], y_range: tuple
     found: list[Pulse] = []
     reach = max(0.9 * pitch_px / px_per_mm, 6.0)
     for y in np.arange(y_range[0], y_range[1] + 4 * px_per_mm, 4 * px_per_mm):
-        pulse = find_pulse(trace, float(y), x_search, px_per_mm, max_offset_mm=2.5, above_mm=reach, wobble=True)
+        pulse = find_pulse(trace, float(y), x_search, px_per_mm, max_offset_mm=2.5, above_mm=reach)
         if pulse is not None and all(abs(pulse.bottom - q.bottom) > 2 * px_per_mm for q in found):
             found.append(pulse)
     return sorted(found, key=lambda p: p.bottom)

@@ -338,3 +338,22 @@ def test_a_stroke_extent_needs_the_whole_trace_standing_alone() -> None:
     touching[102:150, 300:302] = True  # ... reached by a deep wave: one stroke through both baselines
     assert stroke_extent(touching, lead, [150.5], ppm) is None
     assert stroke_extent(touching, lead, [], ppm) == (68.5, 152.5)
+
+
+def test_a_row_reads_0_mv_at_its_pulse_foot_where_the_pulse_edges_step(source) -> None:
+    sig, fs, names = source
+    sig = sig.copy()
+    for lead in ("I", "aVR", "V1", "V4"):  # the first row's traces all sit 0.3 mV above 0 mV (3 mm)
+        sig[:, names.index(lead)] += 0.3
+    page, dets, scale = page_and_boxes((sig, fs, names), "3x4+1")
+    mask = page.mask.copy()
+    # the pulses binarized unevenly: their strokes step a pixel right every other 6 rows, so that no single
+    # column holds a whole edge
+    ys, xs = np.nonzero(mask == 128)
+    mask[ys, xs] = 0
+    mask[ys, xs + (ys // 6) % 2] = 128
+    result = postprocess(dets, (mask > 0).astype(np.float32), scale, PaperSettings())
+    assert len(result.pulses) == 4
+    truth = {m["row"]: m["baseline"][0][1] for m in page.meta["leads"]}
+    for lb in result.boxes:
+        assert abs(lb.baseline_y - truth[lb.cell.row]) < 1.0, lb.cell.lead
