@@ -9,7 +9,8 @@ rows and how many boxes of what width each holds (columns by KMeans on the short
 lead classes breaking ties (6x2 and 3x4+3 both have six rows); each row's baseline comes from the traces
 inside its band and its calibration pulse; every cell of the layout then gets its box, aligned with its row and
 column, via :func:`ecgdigitizer.detect.layout_from_rows` (so missing boxes are filled and aberrant ones
-replaced), as tall as its trace where the trace stands alone on the page, else as its detection. The weights are plain tensors (loaded with ``weights_only=True``) for a network rebuilt from its YAML.
+replaced), as tall as its trace where the trace stands alone on the page, else as its detection. The weights
+are plain tensors (loaded with ``weights_only=True``) for a network rebuilt from its YAML.
 """
 
 from __future__ import annotations
@@ -476,11 +477,12 @@ def _without_pulses(ink: np.ndarray, layout: PageLayout, px_per_mm: float) -> np
 def stroke_extent(ink: np.ndarray, lead_box: LeadBox, other_baselines: list[float], px_per_mm: float
                   ) -> tuple[float, float] | None:
     """The rows of the stroke through a cell's baseline (to the ink's edge and a pixel beyond, as the generator
-    boxes a trace), where it stands alone: the ink connected to the baseline's rows, looked for 1.1 row pitches either side (as
-    the extractor looks) and 1 mm in from the cell's ends (past a separator tick), across at least 95 % of the
-    cell's columns (a trace the binarization broke is not whole), not reaching the search band's edge, and not
-    running along another cell's baseline over 30 % of the columns (``other_baselines``: two traces touching
-    are one stroke). None where it does not stand alone."""
+    boxes a trace), where it stands alone: the ink connected to the baseline's rows, looked for 1.1 row pitches
+    either side (as the extractor looks) and 1 mm in from the cell's ends (past a separator tick), across at
+    least 95 % of the cell's columns (a trace the binarization broke is not whole), not reaching the search
+    band's edge, and not running along another cell's baseline over 30 % of the columns (``other_baselines``:
+    two traces touching are one stroke). None where it does not stand alone (or does not cross its baseline: a
+    trace drawn off its row's 0 mV)."""
     box, baseline = lead_box.box, lead_box.baseline_y
     if baseline is None:
         return None
