@@ -166,7 +166,8 @@ def span_scale(row_widths: list[float], span_mm: float, scale: GridScale, agree:
 
 
 def _edges(region: np.ndarray, min_px: float, wobble: bool = False) -> list[tuple[int, int, float, float]]:
-    """Vertical strokes: adjacent columns whose longest run of ink is tall; (x0, x1, top, bottom). With
+    """Vertical strokes: adjacent columns whose longest run of ink is tall; (x0, x1, top, bottom), the top and
+    bottom of all of them (a gap left by binarization cuts one column's run short, rarely its neighbour's). With
     ``wobble``, runs are read a pixel either side of each column: a stroke a pixel off the vertical (or
     binarized unevenly) steps from column to column, and no single column holds it whole."""
     from .extract import find_runs
@@ -192,7 +193,7 @@ def _edges(region: np.ndarray, min_px: float, wobble: bool = False) -> list[tupl
             x += 1
         span = slice(start, x + 1)
         a, b = (min(start + 1, x), max(x - 1, start)) if wobble else (start, x)  # the dilation's pixel back
-        out.append((a, b, float(np.median(first[span])), float(np.median(last[span]))))
+        out.append((a, b, float(first[span].min()), float(last[span].max())))
         x += 1
     return out
 

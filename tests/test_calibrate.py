@@ -34,6 +34,14 @@ def test_a_pulse_whose_edges_step_between_columns_is_found() -> None:
     assert abs(pulse.x0 - 40) <= 1 and abs(pulse.x1 - 81) <= 1
 
 
+def test_a_gap_in_one_column_of_an_edge_does_not_lift_the_pulse_foot() -> None:
+    ink = pulse_map([150], wobble=False)
+    ink[:, 41] = ink[:, 40]  # the rising edge two pixels wide ...
+    ink[136:141, 40] = False  # ... and binarization left a gap in one of its columns, 1.2 mm above the foot
+    pulse = find_pulse(ink, 150.0, (20.0, 120.0), 8.0)
+    assert pulse is not None
+    assert abs(pulse.bottom - 149.5) <= 0.5 and abs(pulse.height - 80) <= 1.5
+
 def test_every_pulse_down_the_margin_is_found_once() -> None:
     rows = [120 + 115 * k for k in range(12)]  # a 12x1 page: rows 14 mm apart, pulses 10 mm high
     ink = pulse_map(rows)
