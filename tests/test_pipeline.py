@@ -106,6 +106,25 @@ def test_a_bright_patch_that_is_no_sheet_is_not_taken_for_its_outline() -> None:
     assert find_paper(cv2.fillPoly(table.copy(), [patch.astype(np.int32)], 235)) is None
 
 
+def test_a_shadow_across_the_sheet_does_not_cut_its_outline() -> None:
+    """A sheet on a green table with a shadow over its left third (as a photo's crease or a hand leaves): the
+    bright part alone is a four-cornered shape a sheet in perspective could make, and a homography to it cut a
+    benchmark photo's first column off. The sheet's saturation is the shadow's too: its corners are the sheet's.
+    Where the shaded sheet runs off the photo, no outline (the rotation and the grid straighten it)."""
+    table = np.zeros((900, 1200, 3), np.uint8)
+    table[:] = (40, 110, 80)
+    sheet = np.array([[150, 120], [1050, 150], [1030, 780], [170, 760]], np.float64)
+    page = cv2.fillPoly(table.copy(), [sheet.astype(np.int32)], (245, 240, 235))
+    shade = cv2.fillPoly(np.zeros((900, 1200), np.uint8), [np.array([[0, 0], [420, 0], [260, 900], [0, 900]])], 1)
+    page[shade > 0] = (page[shade > 0] * np.where(page[shade > 0] > 200, 0.45, 1.0)).astype(np.uint8)
+    assert find_paper(grey(page)) is not None and np.max(np.abs(find_paper(grey(page)) - sheet)) > 100
+    corners = find_paper(page)
+    assert corners is not None and np.max(np.abs(corners - sheet)) < 12
+    off = cv2.fillPoly(table.copy(), [np.array([[-50, 120], [1050, 150], [1030, 780], [-50, 760]])], (245, 240, 235))
+    off[shade > 0] = (off[shade > 0] * np.where(off[shade > 0] > 200, 0.45, 1.0)).astype(np.uint8)
+    assert find_paper(off) is None
+
+
 @pytest.mark.parametrize("angle", [0.3, -0.15, 1.0])
 def test_the_grid_finishes_a_rotation_to_two_hundredths_of_a_degree(source, angle: float) -> None:
     """A small rotation left on a page (where a faint grid let the traces' wandering baselines pull the edge
