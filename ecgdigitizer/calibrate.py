@@ -148,16 +148,19 @@ def span_scale(row_widths: list[float], span_mm: float, scale: GridScale, agree:
     ``span_mm`` of paper (10 s at 25 mm/s), so the median row's width in pixels gives the scale, square.
 
     ``scale`` is returned unchanged unless it is the page size's guess (a scale from the grid or given by the
-    caller stands); when fewer than three rows are found or under half of them lie within ``agree`` of the
-    median (a row that lost a box at either end is short; rows seen in perspective differ); and when the rows
-    agree with the page size within ``agree``: the page size is exact for a whole page (a scan), the rows are
-    good to about 0.3 %, but a cropped photo's page size is off by up to a fifth.
+    caller stands); when fewer than three rows are found; when under half of them lie within ``agree`` of the
+    median (a row that lost a box at either end is short; rows seen in perspective differ) unless every row
+    puts the page size off by more than ``agree`` the same way (a photo left in perspective: its middle row
+    is nearer than the page size); and when the rows agree with the page size within ``agree``: the page size
+    is exact for a whole page (a scan), the rows are good to about 0.3 %, but a photo's page size is off by up
+    to a fifth.
     """
     widths = np.asarray(row_widths, np.float64)
     if scale.source != "page size" or widths.size < 3:
         return scale
     median = float(np.median(widths))
-    if np.mean(np.abs(widths / median - 1.0) <= agree) < 0.5:
+    off = widths / (span_mm * scale.px_per_mm_x) - 1.0
+    if np.mean(np.abs(widths / median - 1.0) <= agree) < 0.5 and not (np.all(off > agree) or np.all(off < -agree)):
         return scale
     ppm = median / span_mm
     if not MIN_PX_PER_MM <= ppm <= MAX_PX_PER_MM or abs(ppm / scale.px_per_mm_x - 1.0) <= agree:
