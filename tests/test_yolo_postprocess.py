@@ -357,3 +357,25 @@ def test_a_row_reads_0_mv_at_its_pulse_foot_where_the_pulse_edges_step(source) -
     truth = {m["row"]: m["baseline"][0][1] for m in page.meta["leads"]}
     for lb in result.boxes:
         assert abs(lb.baseline_y - truth[lb.cell.row]) < 1.0, lb.cell.lead
+
+
+def test_a_deep_s_wave_box_is_paired_with_its_own_lead(source) -> None:
+    """12x1 with a V1 whose S waves reach past V2's baseline (its 0 mV near its box's top) and V2's box
+    missed: the two traces touch, so the boxes come from the detections. By its centre V1's box was paired with
+    V2's cell below; V1's 0 mV sits a fifth of the way down its box (where it usually does), V2's would sit
+    two thirds down, where no V2 does."""
+    sig, fs, names = source
+    sig = sig.copy()
+    page, _, _ = page_and_boxes(source, "12x1")
+    base = {m["lead"]: m["baseline"][0][1] for m in page.meta["leads"]}
+    pitch_mv = (base["V2"] - base["V1"]) / page.config.px_per_mm / 10.0
+    v1 = np.minimum(sig[:, names.index("V1")], 0.0)
+    sig[:, names.index("V1")] = 1.4 * pitch_mv * v1 / -v1.min() + 0.05  # a small r, an S 1.4 rows deep
+    page, dets, scale = page_and_boxes((sig, fs, names), "12x1")
+    truth = {m["lead"]: Box(*m["box"]) for m in page.meta["leads"]}
+    assert truth["V1"].y1 > base["V2"] + 0.3 * (base["V2"] - base["V1"])
+    result = postprocess([d for d in dets if d.lead != "V2"], (page.mask > 0).astype(np.float32), scale,
+                         PaperSettings())
+    got = {lb.cell.lead: lb.box for lb in result.boxes}
+    assert got["V1"].iou(truth["V1"]) > 0.8
+    assert got["V2"].score == 0.0  # no detection of its own, none taken from V1
