@@ -442,8 +442,9 @@ def _fit_heights(layout: PageLayout, detections: list[Detection], trace: np.ndar
     taller than most), else of its own detection: cells and detections paired one to one, a detection over the
     cell, the closest in width and with the cell's baseline where that lead's 0 mV usually sits in its box
     (``ZERO_IN_BOX``: over tall chest leads that overlap, a deep-S V1's box, its 0 mV near the top, was paired with
-    V2's cell below by its centre). A cell left without either (a box the network missed, filled in by the
-    layout) takes the extent of the path the extractor finds through its ink, not a neighbour's box."""
+    V2's cell below by its centre). A detection the path the extractor finds through the cell's ink runs past at
+    one end takes the path's extent too (:func:`_grown_to_path`). A cell left without either (a box the network
+    missed, filled in by the layout) takes the path's extent, not a neighbour's box."""
     big = 1e6
     cost = np.full((len(layout.boxes), max(len(detections), 1)), big)
     for i, lb in enumerate(layout.boxes):
@@ -466,10 +467,24 @@ def _fit_heights(layout: PageLayout, detections: list[Detection], trace: np.ndar
         if stroke is not None:
             y0, y1 = stroke
         elif paired:
-            y0, y1 = detections[j].box.y0, detections[j].box.y1
+            y0, y1 = _grown_to_path((detections[j].box.y0, detections[j].box.y1),
+                                    _trace_extent(lb, trace, px_per_mm, density), px_per_mm)
         else:
             y0, y1 = _trace_extent(lb, trace, px_per_mm, density)
         lb.box = Box(lb.box.x0, min(y0, lb.baseline_y - 1), lb.box.x1, max(y1, lb.baseline_y + 1), lb.box.lead, score)
+
+
+def _grown_to_path(box: tuple[float, float], path: tuple[float, float], px_per_mm: float) -> tuple[float, float]:
+    """A detection's rows (top, bottom), grown to the path's where the path runs over a millimetre past the box at
+    one end and reaches its other end (to half a millimetre): the network cuts a wave taller than most short, and
+    a trace touching its neighbours is no stroke of its own (:func:`stroke_extent`). A path that falls short of
+    either end leaves the box as it is. On two samples of 168 detection pages, 2 and 4 boxes more found (net: a
+    few were lost where the path strayed into a tall neighbour's ink), most of them tall 12x1 and 6x2+1 leads."""
+    (b0, b1), (p0, p1) = box, path
+    reach, meet = px_per_mm, 0.5 * px_per_mm
+    if (p0 < b0 - reach and p1 > b1 - meet) or (p1 > b1 + reach and p0 < b0 + meet):
+        return min(p0, b0), max(p1, b1)
+    return b0, b1
 
 
 def _without_pulses(ink: np.ndarray, layout: PageLayout, px_per_mm: float) -> np.ndarray:

@@ -379,3 +379,28 @@ def test_a_deep_s_wave_box_is_paired_with_its_own_lead(source) -> None:
     got = {lb.cell.lead: lb.box for lb in result.boxes}
     assert got["V1"].iou(truth["V1"]) > 0.8
     assert got["V2"].score == 0.0  # no detection of its own, none taken from V1
+
+
+def test_a_tall_wave_the_detector_cut_short_is_boxed_whole_where_it_touches_a_neighbour(source) -> None:
+    """12x1 with V3's R waves reaching V2's baseline, so the two traces are one stroke of ink and the stroke
+    cannot size V3's box; the network boxed V3 without the top four fifths of its R waves. The path through
+    V3's ink runs past the box's top and meets its bottom: the box takes it. (V2's path strays down V3's R
+    waves and grows V2's box too: the rule's price, paid less often than it gains on the detection pages.)"""
+    sig, fs, names = source
+    sig = sig.copy()
+    page, _, _ = page_and_boxes(source, "12x1")
+    base = {m["lead"]: m["baseline"][0][1] for m in page.meta["leads"]}
+    pitch_mv = (base["V3"] - base["V2"]) / page.config.px_per_mm / 10.0
+    v3 = sig[:, names.index("V3")] - np.median(sig[:, names.index("V3")])
+    sig[:, names.index("V3")] = np.where(v3 > 0, 1.05 * pitch_mv * v3 / v3.max(), v3)  # R waves 1.05 rows tall
+    page, dets, scale = page_and_boxes((sig, fs, names), "12x1")
+    truth = {m["lead"]: Box(*m["box"]) for m in page.meta["leads"]}
+    assert truth["V3"].y0 < base["V2"]
+    tall = truth["V3"]
+    cut = Box(tall.x0, base["V3"] - 0.2 * (base["V3"] - tall.y0), tall.x1, tall.y1, "V3", 0.9)
+    assert cut.iou(tall) < 0.7
+    dets = [replace(d, box=cut) if d.lead == "V3" else d for d in dets]
+    result = postprocess(dets, (page.mask > 0).astype(np.float32), scale, PaperSettings())
+    got = {lb.cell.lead: lb.box for lb in result.boxes}
+    assert got["V3"].iou(tall) > 0.9
+    assert np.median([got[k].iou(truth[k]) for k in truth]) > 0.9
