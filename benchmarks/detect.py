@@ -1,16 +1,18 @@
 """Lead boxes and layout: box recall, precision, layout and lead names per layout and preset, held-out pages.
 
-    python -m benchmarks.detect [--pages 6] [--model model] [--out benchmarks/DETECT.md]
+    python -m benchmarks.detect [--pages 6] [--sample 0] [--model model] [--out benchmarks/DETECT.md]
 
 Each page is rendered from a held-out record (each in turn, in a fixed shuffled order) with the given layout
 and preset (everything else random as the preset draws it), straightened, binarized with the shipped U-Net and
 scaled as the pipeline does, with the ink density the pipeline gives the lead-box stage (it finds separator
 ticks and the cells' traces with it); then the YOLO detector (raw network + post-processing) and the projection
-baseline each return a named layout. A true box counts as found when a returned box overlaps it at IoU >= 0.5
-(one-to-one, best pairs first); its name is right when the matched box carries the true lead. True boxes are the
-generator's, in the straightened page: each plotted polyline is mapped through the straightening homography and
-boxed there (boxing first and mapping the corners would inflate a rotated box). Seconds: the lead-box stage
-alone (network, pre- and post-processing; not the ink density, which the extraction needs anyway), 2 threads.
+baseline each return a named layout. ``--sample`` draws other pages (another order of the records, other page
+seeds): a second opinion on figures a handful of boxes decide. A true box counts as found when a returned box
+overlaps it at IoU >= 0.5 (one-to-one, best pairs first); its name is right when the matched box carries the
+true lead. True boxes are the generator's, in the straightened page: each plotted polyline is mapped through the
+straightening homography and boxed there (boxing first and mapping the corners would inflate a rotated box).
+Seconds: the lead-box stage alone (network, pre- and post-processing; not the ink density, which the extraction
+needs anyway), 2 threads.
 """
 
 from __future__ import annotations
@@ -123,6 +125,7 @@ def main(argv: list[str] | None = None) -> str:
 
     p = argparse.ArgumentParser(prog="python -m benchmarks.detect", description=__doc__.split("\n")[0])
     p.add_argument("--pages", type=int, default=6, help="pages per layout and preset")
+    p.add_argument("--sample", type=int, default=0, help="which sample of pages (0: the standing one)")
     p.add_argument("--model", default=str(ROOT / "model"))
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "DETECT.md"))
     a = p.parse_args(argv)
@@ -138,11 +141,11 @@ def main(argv: list[str] | None = None) -> str:
     jobs = [(lay, preset, i) for lay in LAYOUT_NAMES for preset in PRESETS for i in range(a.pages)]
     # every held-out record in turn, in a fixed shuffled order (a stride of 5 through 100 records drew 20 of them,
     # each 8 or 9 times: one record's tall QRS made a fifth of the misses)
-    order = np.random.default_rng(11).permutation(len(recs))
+    order = np.random.default_rng(11 + a.sample).permutation(len(recs))
     for k, (lay, preset, i) in enumerate(tqdm(jobs, desc="detection pages")):
         src, rec = recs[order[k % len(recs)]]
         sig, fs, leads = load_source(DATA / src / rec)
-        rendered = render_page(sig, fs, leads, sample_config(preset, 9000 + k, layout=lay))
+        rendered = render_page(sig, fs, leads, sample_config(preset, 9000 + 10000 * a.sample + k, layout=lay))
         s = straighten(rendered.image)
         prob = unet(s.image)
         scale = calibrate.grid_scale(grey(s.image), prob > 0.5)
@@ -171,8 +174,8 @@ def main(argv: list[str] | None = None) -> str:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=ROOT).stdout.strip()
     text = (f"# Lead boxes and layout\n\n{datetime.date.today().isoformat()}, commit `{commit}`, "
-            f"`python -m benchmarks.detect --pages {a.pages}`: {a.pages} pages per layout and preset from held-out "
-            f"records. YOLO load: {load_seconds:.2f} s.\n\n"
+            f"`python -m benchmarks.detect --pages {a.pages}{f' --sample {a.sample}' if a.sample else ''}`: {a.pages} "
+            f"pages per layout and preset from held-out records. YOLO load: {load_seconds:.2f} s.\n\n"
             "Recall: true boxes found at IoU >= 0.5 / true boxes; precision: matched / returned boxes; names: "
             "true boxes matched by a box carrying the right lead / true boxes; seconds: the lead-box stage "
             "(network, pre- and post-processing) on 2 threads.\n\n" + head + "\n".join(lines) + "\n")
