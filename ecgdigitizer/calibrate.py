@@ -210,7 +210,7 @@ def _pulses(region: np.ndarray, edges: list[tuple[int, int, float, float]], px_p
             gap = (b0 - a1) / px_per_mm
             if not 3.0 <= gap <= 12.0 or abs(top_a - top_b) > px_per_mm or abs(bot_a - bot_b) > 1.5 * px_per_mm:
                 continue
-            inside = region[:, a1 + 1:b0]
+            inside = region[:int(max(bot_a, bot_b)) + 1, a1 + 1:b0]  # not the next row's pulse, below the foot
             counts = inside.sum(axis=0)
             first = np.argmax(inside, axis=0)
             near_top = (counts > 0) & (np.abs(first - top_a) <= 0.8 * px_per_mm) & (counts <= 1.5 * px_per_mm)
@@ -227,7 +227,7 @@ def find_pulse(trace: np.ndarray, baseline_y: float, x_search: tuple[float, floa
     """A calibration pulse (a rising and a falling edge 3..12 mm apart joined by a thin top bar) near a row's start.
 
     ``trace`` is the binary trace image; the search covers ``x_search`` horizontally and from ``above_mm`` above
-    to 3 mm below ``baseline_y``. Returns the pulse whose bottom is closest to the baseline, or None when none
+    to 4 mm below ``baseline_y``. Returns the pulse whose bottom is closest to the baseline, or None when none
     is within ``max_offset_mm`` of it (the pulse of the row above, in a page of close rows, is not this row's).
     Edges are read column by column; with ``wobble``, where that finds no pulse, then a pixel either side (a
     stroke that steps between columns, as a scan's binarization leaves it). A row's pulse foot is its 0 mV: a
@@ -235,7 +235,7 @@ def find_pulse(trace: np.ndarray, baseline_y: float, x_search: tuple[float, floa
     """
     h, w = trace.shape
     x0, x1 = max(int(x_search[0]), 0), min(int(x_search[1]), w)
-    y0, y1 = max(int(baseline_y - above_mm * px_per_mm), 0), min(int(baseline_y + 3 * px_per_mm), h)
+    y0, y1 = max(int(baseline_y - above_mm * px_per_mm), 0), min(int(baseline_y + 4 * px_per_mm), h)
     if x1 - x0 < 4 * px_per_mm or y1 <= y0:
         return None
     region = (trace[y0:y1, x0:x1] > 0).astype(np.uint8)
@@ -243,9 +243,15 @@ def find_pulse(trace: np.ndarray, baseline_y: float, x_search: tuple[float, floa
     gap = max(3, int(round(0.4 * px_per_mm)) | 1)
     region = cv2.morphologyEx(region, cv2.MORPH_CLOSE, np.ones((gap, 1), np.uint8))
     region = cv2.morphologyEx(region, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8)) > 0
-    found = _pulses(region, _edges(region, 2.5 * px_per_mm), px_per_mm)
+    # an edge that runs to the window's lower end is cut off by it, not a pulse's foot (a probe halfway down it)
+    cut = region.shape[0] - 1 if y1 < h else region.shape[0]
+
+    def whole(edges: list[tuple[int, int, float, float]]) -> list[tuple[int, int, float, float]]:
+        return [e for e in edges if e[3] < cut]
+
+    found = _pulses(region, whole(_edges(region, 2.5 * px_per_mm)), px_per_mm)
     if not found and wobble:
-        found = _pulses(region, _edges(region, 2.5 * px_per_mm, wobble=True), px_per_mm)
+        found = _pulses(region, whole(_edges(region, 2.5 * px_per_mm, wobble=True)), px_per_mm)
     pulses = [Pulse(x0 + a, x0 + b, y0 + top, y0 + bottom) for a, b, top, bottom in found]
     best = min(pulses, key=lambda p: abs(p.bottom - baseline_y), default=None)
     if best is not None and abs(best.bottom - baseline_y) > max_offset_mm * px_per_mm:

@@ -43,6 +43,17 @@ def test_a_gap_in_one_column_of_an_edge_does_not_lift_the_pulse_foot() -> None:
     assert pulse is not None
     assert abs(pulse.bottom - 149.5) <= 0.5 and abs(pulse.height - 80) <= 1.5
 
+
+def test_a_pulse_cut_off_by_the_search_window_is_not_taken_for_one_with_that_foot() -> None:
+    """A row's baseline read 3.5 mm above its pulse's foot (the traces sit above 0 mV) sees the foot whole. Probed
+    6 mm above its foot, the window ends halfway down the edges: that is no pulse (it was one with its foot at
+    the window's end, and a 100 dpi page's margin was read as eight pulses for six rows)."""
+    ink = pulse_map([150], wobble=False)
+    pulse = find_pulse(ink, 150.0 - 3.5 * 8, (20.0, 120.0), 8.0)
+    assert pulse is not None and abs(pulse.bottom - 149.5) <= 0.5
+    assert find_pulse(ink, 150.0 - 6 * 8, (20.0, 120.0), 8.0) is None
+
+
 def test_every_pulse_down_the_margin_is_found_once() -> None:
     rows = [120 + 115 * k for k in range(12)]  # a 12x1 page: rows 14 mm apart, pulses 10 mm high
     ink = pulse_map(rows)
