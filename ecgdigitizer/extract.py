@@ -67,11 +67,21 @@ def trace_path(prob: np.ndarray, baseline: float, pitch: float, px_per_mm: float
     ``density`` (the page's ink density, 0..1, same crop) weighs the rows of a run and the pixel either side
     of it: the anti-aliased edges of a stroke place it to a fraction of a pixel. Without it, ``prob`` does.
     """
+    runs = _path_runs(prob, baseline, pitch, px_per_mm, density)
+    if runs is None:
+        return Trace(np.zeros(0), np.zeros(0), 0.0, 0)
+    return _points(*runs, px_per_mm)
+
+
+def _path_runs(prob: np.ndarray, baseline: float, pitch: float, px_per_mm: float, density: np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int] | None:
+    """The Viterbi path of :func:`trace_path` as runs: the run chosen in each column (its index, -1 for none),
+    every run's top and bottom row and weighted centre, the weights and their pad; None without ink."""
     ink = prob > 0.5
     h, w = ink.shape
     cols, tops, bots = find_runs(ink)
     if cols.size == 0:
-        return Trace(np.zeros(0), np.zeros(0), 0.0, 0)
+        return None
     weight, pad = (prob, 0) if density is None else (density, 1)
     # weighted centroid of every run (with its edge pixels when the density is known), summed over the runs'
     # own pixels, gathered run after run
@@ -126,7 +136,7 @@ def trace_path(prob: np.ndarray, baseline: float, pitch: float, px_per_mm: float
         if state < b - a:
             chosen[j] = a + state
         state = int(best_prev[j][state])
-    return _points(chosen, tops, bots, centre, weight, pad, px_per_mm)
+    return chosen, tops, bots, centre, weight, pad
 
 
 def _points(chosen: np.ndarray, tops: np.ndarray, bots: np.ndarray, centre: np.ndarray, weight: np.ndarray,
@@ -400,12 +410,9 @@ def smoothing_spline(t: np.ndarray, v: np.ndarray, ts: np.ndarray, lam: float) -
     return solveh_banded(ab, rhs)
 
 
-def cell_trace(prob: np.ndarray, lead_box: LeadBox, px_per_mm: float, density: np.ndarray | None = None,
-               margin: float = 0.0) -> tuple[Trace, int, int] | None:
-    """The trace through one cell's ink (:func:`trace_path`), searched from the cell's left to its right edge
-    (``margin`` px further either side) and 1.1 row pitches (at least 5 mm) either side of its baseline: a tall
-    wave reaches beyond a box that hugs the ink. The trace is in the crop's pixels; with the crop's origin
-    (x0, y0) in the page's. None when the crop is empty."""
+def _cell_crop(prob: np.ndarray, lead_box: LeadBox, px_per_mm: float, margin: float
+               ) -> tuple[int, int, int, int, float, float] | None:
+    """The crop a cell's trace is searched in (y0, y1, x0, x1), its baseline and its row pitch; None if empty."""
     box = lead_box.box
     h, w = prob.shape
     pitch = max(lead_box.pitch or box.height, 5 * px_per_mm)
@@ -414,9 +421,37 @@ def cell_trace(prob: np.ndarray, lead_box: LeadBox, px_per_mm: float, density: n
     x0, x1 = int(max(0, np.floor(box.x0 - margin))), int(min(w, np.ceil(box.x1 + margin)))
     if x1 - x0 < 2 or y1 - y0 < 2:
         return None
-    crop = prob[y0:y1, x0:x1].astype(np.float64)
+    return y0, y1, x0, x1, baseline, pitch
+
+
+def cell_trace(prob: np.ndarray, lead_box: LeadBox, px_per_mm: float, density: np.ndarray | None = None,
+               margin: float = 0.0) -> tuple[Trace, int, int] | None:
+    """The trace through one cell's ink (:func:`trace_path`), searched from the cell's left to its right edge
+    (``margin`` px further either side) and 1.1 row pitches (at least 5 mm) either side of its baseline: a tall
+    wave reaches beyond a box that hugs the ink. The trace is in the crop's pixels; with the crop's origin
+    (x0, y0) in the page's. None when the crop is empty."""
+    crop = _cell_crop(prob, lead_box, px_per_mm, margin)
+    if crop is None:
+        return None
+    y0, y1, x0, x1, baseline, pitch = crop
     dens = None if density is None else density[y0:y1, x0:x1].astype(np.float64)
-    return trace_path(crop, baseline - y0, pitch, px_per_mm, dens), x0, y0
+    return trace_path(prob[y0:y1, x0:x1].astype(np.float64), baseline - y0, pitch, px_per_mm, dens), x0, y0
+
+
+def cell_rows(prob: np.ndarray, lead_box: LeadBox, px_per_mm: float, density: np.ndarray | None = None
+              ) -> tuple[int, int] | None:
+    """The first and last page row of the ink :func:`cell_trace`'s path runs through, without reading its
+    sub-pixel points (most of the time a trace takes); None where it crosses fewer than two columns."""
+    crop = _cell_crop(prob, lead_box, px_per_mm, 0.0)
+    if crop is None:
+        return None
+    y0, y1, x0, x1, baseline, pitch = crop
+    dens = None if density is None else density[y0:y1, x0:x1].astype(np.float64)
+    runs = _path_runs(prob[y0:y1, x0:x1].astype(np.float64), baseline - y0, pitch, px_per_mm, dens)
+    if runs is None or np.count_nonzero(runs[0] >= 0) < 2:
+        return None
+    chosen, tops, bots = runs[0][runs[0] >= 0], runs[1], runs[2]
+    return y0 + int(tops[chosen].min()), y0 + int(bots[chosen].max())
 
 
 def extract_lead(prob: np.ndarray, lead_box: LeadBox, scale: GridScale, paper: PaperSettings, fs: float,

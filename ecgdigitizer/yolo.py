@@ -27,7 +27,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .calibrate import find_pulse, span_scale
 from .detect import ROWS_TO_LAYOUTS, LayoutError, Row, complete_rows, lattice_rows, layout_from_rows, pulse_rows
-from .extract import cell_trace
+from .extract import cell_rows
 from .layouts import make_layout
 from .types import LEADS_12, Box, GridScale, LeadBox, PageLayout, PaperSettings
 
@@ -535,11 +535,9 @@ def stroke_extent(ink: np.ndarray, lead_box: LeadBox, other_baselines: list[floa
 
 def _trace_extent(lb: LeadBox, trace: np.ndarray, px_per_mm: float, density: np.ndarray | None
                   ) -> tuple[float, float]:
-    """The rows a cell's trace spans (a pen's half and a pixel beyond, as the generator boxes it), read by the
-    extractor's path through the ink; the row band when no trace is found."""
-    found = cell_trace(trace, lb, px_per_mm, density)
-    if found is None or found[0].y.size < 2:
+    """The rows a cell's trace spans (to the ink's edge and a pixel beyond, as the generator boxes it), read by
+    the extractor's path through the ink; the row band when no trace is found."""
+    found = cell_rows(trace, lb, px_per_mm, density)
+    if found is None:
         return lb.box.y0, lb.box.y1
-    path, _, y0 = found
-    pad = 0.5 * path.pen + 1.0
-    return y0 + float(path.y.min()) - pad, y0 + float(path.y.max()) + pad
+    return found[0] - 1.5, found[1] + 1.5
