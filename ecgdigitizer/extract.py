@@ -51,13 +51,12 @@ class Trace:
 
 def find_runs(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vertical runs of ink in a crop: arrays (column, top row, bottom row), ordered by column then top."""
-    padded = np.zeros((ink.shape[0] + 2, ink.shape[1]), np.int8)
-    padded[1:-1] = ink
-    d = np.diff(padded, axis=0).T  # (columns, rows + 1)
-    col_s, top = np.nonzero(d == 1)
-    col_e, end = np.nonzero(d == -1)
-    assert np.array_equal(col_s, col_e)
-    return col_s, top, end - 1
+    padded = np.zeros((ink.shape[1], ink.shape[0] + 2), np.int8)  # column-major, so one pass finds both ends
+    padded[:, 1:-1] = ink.T
+    d = np.diff(padded, axis=1)  # (columns, rows + 1): +1 where a run starts, -1 a row past its end
+    col, row = np.nonzero(d)
+    start = d[col, row] > 0
+    return col[start], row[start], row[~start] - 1
 
 
 def trace_path(prob: np.ndarray, baseline: float, pitch: float, px_per_mm: float,
