@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from ecgdigitizer.binarize import ink_density
-from ecgdigitizer.extract import SPLINE_TIME_S, smoothing_spline, trace_path
+from ecgdigitizer.extract import SPLINE_TIME_S, cell_rows, smoothing_spline, trace_path
 from ecgdigitizer.generate.plot import draw_pen
+from ecgdigitizer.types import Box, Cell, LeadBox
 
 PX_PER_MM = 7.87  # 200 dpi
 PX_PER_SAMPLE = 0.39  # 25 mm/s at 500 Hz
@@ -46,6 +47,24 @@ def test_a_spike_narrower_than_the_pen_keeps_its_peak_and_both_strokes(height: f
     err = np.abs(y - xy[:, 1])
     assert np.sqrt(np.mean(err ** 2)) < 1.0
     assert err[peak - half_width:peak + half_width + 1].max() < 5.0
+
+
+def test_cell_rows_span_the_cells_own_trace_not_its_neighbours() -> None:
+    """The rows of a lead's box come from the path through its ink: from its spike's tip to the foot of its line,
+    though the next row's trace lies in the rows searched (1.1 pitches either side of the baseline)."""
+    own = np.full((320, 220, 3), 250, np.uint8)
+    draw_pen(own, spike(80.0, 20), (20, 20, 60), 3)
+    ink = own.max(axis=2) < 155
+    rows = np.flatnonzero(ink.any(axis=1))
+    page = own.copy()
+    draw_pen(page, np.stack([np.arange(20.0, 180.0), np.full(160, 290.0)], axis=1), (20, 20, 60), 3)
+    prob = (page.max(axis=2) < 155).astype(np.float32)
+    cell = LeadBox(Box(20.0, 150.0, 175.0, 215.0, "II"), Cell("II", 0, 0, 1, 0.0, 2.5), baseline_y=200.0,
+                   pitch=90.0)
+    assert cell_rows(prob, cell, PX_PER_MM) == (rows[0], rows[-1])
+    dot = np.zeros_like(prob)
+    dot[195:205, 100] = 1.0  # a single column of ink is no trace
+    assert cell_rows(dot, cell, PX_PER_MM) is None
 
 
 def _column_readings(curve, px_per_mm: float, offset_px: float):
