@@ -39,6 +39,8 @@ class TrainConfig:
     yolo_imgsz: int = 512
     yolo_epochs: int = 60  # upper bound; the time budget usually ends it first
     yolo_batch: int = 16
+    yolo_init: str = ""  # a model folder whose YOLO training starts from (fine-tuning, without warm-up; its YAML,
+    # classes and image size replace yolo_model, yolo_classes and yolo_imgsz above)
     quick: bool = False
 
     def to_dict(self) -> dict[str, Any]:

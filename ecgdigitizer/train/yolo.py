@@ -8,7 +8,7 @@ dataset folder. Mosaic and left-right flips are off: a flipped or tiled ECG page
 would swap the lead classes' columns. Training stops at the time budget (ultralytics' ``time``) or after
 ``cfg.yolo_epochs``, whichever comes first; the best weights are written as plain fp16 tensors with a JSON
 description. On a CUDA GPU it trains in bf16 with ``cfg.workers`` data loaders; on the CPU in fp32 in the
-main process.
+main process. With ``cfg.yolo_init`` it starts from an earlier model's weights (fine-tuning).
 """
 
 from __future__ import annotations
@@ -50,6 +50,17 @@ def _epoch_cap(epochs: int):  # type: ignore[no-untyped-def]
     return shorten
 
 
+def _start_from(state: dict):  # type: ignore[no-untyped-def,type-arg]
+    """A callback that puts an earlier model's weights into the network ultralytics built from the YAML (and into
+    its moving average) before the first step: fine-tuning without a pickled checkpoint."""
+
+    def load(trainer) -> None:  # type: ignore[no-untyped-def]
+        trainer.model.load_state_dict(state)
+        trainer.ema.ema.load_state_dict(state)
+
+    return load
+
+
 def build_dataset(pages_train: list[PageFiles], pages_val: list[PageFiles], folder: Path, imgsz: int,
                   names: tuple[str, ...], workers: int = 1) -> Path:
     """An ultralytics dataset: images down-sized to ``imgsz`` on their long side (``workers`` processes);
@@ -79,14 +90,18 @@ def train_yolo(pages_train: list[PageFiles], pages_val: list[PageFiles], cfg: Tr
     from ultralytics import YOLO
 
     start = time.monotonic()
+    yaml, imgsz = cfg.yolo_model, cfg.yolo_imgsz
     names = ("lead",) if cfg.yolo_classes == "lead" else detector.CLASSES
-    data = build_dataset(pages_train, pages_val, work / "dataset", cfg.yolo_imgsz, names, cfg.workers)
+    if cfg.yolo_init:  # fine-tuning: the network, classes and image size of the earlier model
+        init = json.loads((Path(cfg.yolo_init) / "yolo.json").read_text())
+        yaml, imgsz, names = init["yaml"], int(init["imgsz"]), tuple(init["names"])
+    data = build_dataset(pages_train, pages_val, work / "dataset", imgsz, names, cfg.workers)
     gpu = torch_device(cfg) == "cuda"
     prep = (time.monotonic() - start) / 60
-    model = YOLO(cfg.yolo_model)  # built from its YAML: no pretrained weights exist here, none are downloaded
+    model = YOLO(yaml)  # built from its YAML: no pretrained weights exist here, none are downloaded
     last = work / "runs" / "train" / "weights" / "last.pt"
     hours = max(minutes - prep, 0.5) / 60
-    args = dict(data=str(data), imgsz=cfg.yolo_imgsz, epochs=cfg.yolo_epochs, batch=cfg.yolo_batch, time=hours,
+    args = dict(data=str(data), imgsz=imgsz, epochs=cfg.yolo_epochs, batch=cfg.yolo_batch, time=hours,
                 device=0 if gpu else "cpu", workers=cfg.workers if gpu else 0, amp="bf16" if gpu else False,
                 plots=False, seed=cfg.seed, deterministic=True,
                 project=str((work / "runs").resolve()), name="train", exist_ok=True, verbose=verbose, patience=1000,
@@ -96,6 +111,10 @@ def train_yolo(pages_train: list[PageFiles], pages_val: list[PageFiles], cfg: Tr
     if last.exists():  # an interrupted run goes on where it stopped
         model = YOLO(str(last))
         args["resume"] = True
+    elif cfg.yolo_init:  # no warm-up: its high bias learning rate would undo what the earlier model learnt
+        state = torch.load(Path(cfg.yolo_init) / "yolo.pt", map_location="cpu", weights_only=True)
+        model.add_callback("on_pretrain_routine_end", _start_from({k: v.float() for k, v in state.items()}))
+        args["warmup_epochs"] = 0.0
     model.train(**args)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     trained = model.model  # ultralytics reloads its best checkpoint at the end of training
@@ -103,9 +122,10 @@ def train_yolo(pages_train: list[PageFiles], pages_val: list[PageFiles], cfg: Tr
     out.mkdir(parents=True, exist_ok=True)
     torch.save(state, out / "yolo.pt")
     metrics = getattr(model.trainer, "metrics", {}) or {}
-    meta = {"yaml": cfg.yolo_model, "names": list(names), "imgsz": cfg.yolo_imgsz,
+    meta = {"yaml": yaml, "names": list(names), "imgsz": imgsz,
             "val_map50": float(metrics.get("metrics/mAP50(B)", np.nan)),
             "val_map50_95": float(metrics.get("metrics/mAP50-95(B)", np.nan)),
-            "epochs": int(getattr(model.trainer, "epoch", -1)) + 1, "device": "cuda" if gpu else "cpu"}
+            "epochs": int(getattr(model.trainer, "epoch", -1)) + 1, "device": "cuda" if gpu else "cpu",
+            **({"init": cfg.yolo_init} if cfg.yolo_init else {})}
     (out / "yolo.json").write_text(json.dumps(meta, indent=1))
     return {**meta, "minutes": (time.monotonic() - start) / 60}
