@@ -409,9 +409,10 @@ def smoothing_spline(t: np.ndarray, v: np.ndarray, ts: np.ndarray, lam: float) -
     return solveh_banded(ab, rhs)
 
 
-def _cell_crop(prob: np.ndarray, lead_box: LeadBox, px_per_mm: float, margin: float
-               ) -> tuple[int, int, int, int, float, float] | None:
-    """The crop a cell's trace is searched in (y0, y1, x0, x1), its baseline and its row pitch; None if empty."""
+def _cell_crop(prob: np.ndarray, lead_box: LeadBox, px_per_mm: float, density: np.ndarray | None, margin: float
+               ) -> tuple[np.ndarray, np.ndarray | None, float, float, int, int] | None:
+    """What a cell's trace is searched in: the probability crop and the density's (None without one), the
+    baseline in the crop's rows, the row pitch, and the crop's origin (x0, y0) in the page; None if empty."""
     box = lead_box.box
     h, w = prob.shape
     pitch = max(lead_box.pitch or box.height, 5 * px_per_mm)
@@ -420,7 +421,8 @@ def _cell_crop(prob: np.ndarray, lead_box: LeadBox, px_per_mm: float, margin: fl
     x0, x1 = int(max(0, np.floor(box.x0 - margin))), int(min(w, np.ceil(box.x1 + margin)))
     if x1 - x0 < 2 or y1 - y0 < 2:
         return None
-    return y0, y1, x0, x1, baseline, pitch
+    dens = None if density is None else density[y0:y1, x0:x1].astype(np.float64)
+    return prob[y0:y1, x0:x1].astype(np.float64), dens, baseline - y0, pitch, x0, y0
 
 
 def cell_trace(prob: np.ndarray, lead_box: LeadBox, px_per_mm: float, density: np.ndarray | None = None,
@@ -429,24 +431,22 @@ def cell_trace(prob: np.ndarray, lead_box: LeadBox, px_per_mm: float, density: n
     (``margin`` px further either side) and 1.1 row pitches (at least 5 mm) either side of its baseline: a tall
     wave reaches beyond a box that hugs the ink. The trace is in the crop's pixels; with the crop's origin
     (x0, y0) in the page's. None when the crop is empty."""
-    crop = _cell_crop(prob, lead_box, px_per_mm, margin)
-    if crop is None:
+    found = _cell_crop(prob, lead_box, px_per_mm, density, margin)
+    if found is None:
         return None
-    y0, y1, x0, x1, baseline, pitch = crop
-    dens = None if density is None else density[y0:y1, x0:x1].astype(np.float64)
-    return trace_path(prob[y0:y1, x0:x1].astype(np.float64), baseline - y0, pitch, px_per_mm, dens), x0, y0
+    crop, dens, baseline, pitch, x0, y0 = found
+    return trace_path(crop, baseline, pitch, px_per_mm, dens), x0, y0
 
 
 def cell_rows(prob: np.ndarray, lead_box: LeadBox, px_per_mm: float, density: np.ndarray | None = None
               ) -> tuple[int, int] | None:
     """The first and last page row of the ink :func:`cell_trace`'s path runs through, without reading its
     sub-pixel points (most of the time a trace takes); None where it crosses fewer than two columns."""
-    crop = _cell_crop(prob, lead_box, px_per_mm, 0.0)
-    if crop is None:
+    found = _cell_crop(prob, lead_box, px_per_mm, density, 0.0)
+    if found is None:
         return None
-    y0, y1, x0, x1, baseline, pitch = crop
-    dens = None if density is None else density[y0:y1, x0:x1].astype(np.float64)
-    runs = _path_runs(prob[y0:y1, x0:x1].astype(np.float64), baseline - y0, pitch, px_per_mm, dens)
+    crop, dens, baseline, pitch, _, y0 = found
+    runs = _path_runs(crop, baseline, pitch, px_per_mm, dens)
     if runs is None or np.count_nonzero(runs[0] >= 0) < 2:
         return None
     chosen, tops, bots = runs[0][runs[0] >= 0], runs[1], runs[2]
