@@ -339,6 +339,12 @@ def test_a_stroke_extent_needs_the_whole_trace_standing_alone() -> None:
     assert stroke_extent(touching, lead, [150.5], ppm) is None
     assert stroke_extent(touching, lead, [], ppm) == (68.5, 152.5)
 
+    jump = ink.copy()
+    jump[40:100, 379:381] = True  # the record's last sample a millivolt up, drawn in the cell's last columns
+    last = LeadBox(lead.box, Cell("II", 0, 3, 4, 7.5, 10.0), baseline_y=100.5, pitch=60.0)
+    assert stroke_extent(jump, last, [], ppm) == (38.5, 102.5)  # at the row's end it is the trace's
+    assert stroke_extent(jump, lead, [], ppm) == (68.5, 102.5)  # at a lead change it could be a separator tick
+
 
 def test_a_row_reads_0_mv_at_its_pulse_foot_where_the_pulse_edges_step(source) -> None:
     sig, fs, names = source
