@@ -13,11 +13,12 @@ import torch
 from conftest import LUDB, ROOT
 from torch.utils.data import DataLoader
 
-from ecgdigitizer.generate import generate_record
+from ecgdigitizer.generate import generate_record, sample_config
+from ecgdigitizer.generate.dataset import page_seed
 from ecgdigitizer import unet as unet_model
 from ecgdigitizer.train import train_models
 from ecgdigitizer.train.config import TrainConfig
-from ecgdigitizer.train.pages import page_files
+from ecgdigitizer.train.pages import page_files, render_pages
 from ecgdigitizer.train.unet import PatchStream, train_unet
 from ecgdigitizer.train.yolo import _epoch_cap, train_yolo
 
@@ -86,6 +87,18 @@ def test_yolo_fine_tuning_starts_from_the_given_model(tmp_path: Path) -> None:
     scratch = train_yolo(pages[:4], pages[4:], replace(cfg, yolo_init=""), tmp_path / "out2", tmp_path / "work2",
                          minutes=5.0, verbose=False)
     assert scratch["val_map50"] < 0.1
+
+
+def test_tall_share_draws_that_share_of_the_records_at_20_mm_per_mv(tmp_path: Path) -> None:
+    """``tall_share``: the pages of that share of the records are drawn at 20 mm/mV, the rest as the generator
+    draws them (these four records' pages at 10 mm/mV without it)."""
+    names = ["93", "101", "105", "109"]
+    drawn = {n: sample_config("mixed", page_seed(0, n, 0)) for n in names}
+    assert all((c.gain_limb, c.gain_chest) == (10.0, 10.0) for c in drawn.values())
+    cfg = TrainConfig(tall_share=0.5, pages_per_record=1, workers=1)
+    pages = render_pages(str(LUDB), names, tmp_path / "pages", cfg, 4, 0, progress=False)
+    gains = sorted(tuple(p.read_meta()["gain_mm_mv"].values()) for p in pages)
+    assert gains == [(10.0, 10.0), (10.0, 10.0), (20.0, 20.0), (20.0, 20.0)]
 
 
 def test_yolo_epoch_cap_shortens_ultralytics_time_mode() -> None:

@@ -21,6 +21,9 @@ class TrainConfig:
     max_pages: int = 1200  # cap on generated training pages (large data sets: a sample of records)
     val_pages: int = 40
     preset: str = "mixed"
+    # share of the training records whose pages are all drawn at 20 mm/mV (beside the generator's own 5 % of pages):
+    # waves that cross their neighbours' rows, as records of 3-5 mV do at 10 mm/mV, which the detector boxes worst
+    tall_share: float = 0.0
     # U-Net: width and depth measured on this CPU (model/README.md); patches at native resolution
     unet_base: int = 8
     unet_depth: int = 5

@@ -38,7 +38,8 @@ def page_files(folder: str | os.PathLike[str]) -> list[PageFiles]:
 
 def render_pages(data_folder: str, records: list[str], out: str | os.PathLike[str], cfg: TrainConfig,
                  n_pages: int, seed: int, progress: bool = True) -> list[PageFiles]:
-    """Render about ``n_pages`` pages (``cfg.pages_per_record`` per record, records sampled if needed)."""
+    """Render about ``n_pages`` pages (``cfg.pages_per_record`` per record, records sampled if needed; the pages of
+    ``cfg.tall_share`` of them at 20 mm/mV)."""
     rng = np.random.default_rng(seed)
     per = max(1, cfg.pages_per_record)
     need = max(1, -(-n_pages // per))
@@ -46,8 +47,11 @@ def render_pages(data_folder: str, records: list[str], out: str | os.PathLike[st
     done = page_files(out) if Path(out, "truth").is_dir() else []
     if len(done) >= min(n_pages, len(chosen) * per):  # resuming: the pages are already there
         return done[:n_pages]
-    errors = [m["error"] for m in generate(data_folder, out, cfg.preset, per, seed, cfg.workers,
-                                           relatives=chosen, progress=progress) if "error" in m]
+    tall = set(rng.choice(chosen, int(round(cfg.tall_share * len(chosen))), replace=False).tolist())
+    groups = [([r for r in chosen if r not in tall], None), (sorted(tall), {"gain_limb": 20.0, "gain_chest": 20.0})]
+    errors = [m["error"] for records_, overrides in groups if records_
+              for m in generate(data_folder, out, cfg.preset, per, seed, cfg.workers, relatives=records_,
+                                overrides=overrides, progress=progress) if "error" in m]
     for e in errors:
         print(f"skipped: {e}")
     return page_files(out)[:n_pages]
