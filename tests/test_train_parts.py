@@ -99,6 +99,8 @@ def test_tall_share_draws_that_share_of_the_records_at_20_mm_per_mv(tmp_path: Pa
     pages = render_pages(str(LUDB), names, tmp_path / "pages", cfg, 4, 0, progress=False)
     gains = sorted(tuple(p.read_meta()["gain_mm_mv"].values()) for p in pages)
     assert gains == [(10.0, 10.0), (10.0, 10.0), (20.0, 20.0), (20.0, 20.0)]
+    with pytest.raises(ValueError, match="ECGD_TALL_SHARE"):
+        render_pages(str(LUDB), names, tmp_path / "more", replace(cfg, tall_share=50.0), 4, 0, progress=False)
 
 
 def test_yolo_epoch_cap_shortens_ultralytics_time_mode() -> None:
