@@ -49,7 +49,7 @@ def render_pages(data_folder: str, records: list[str], out: str | os.PathLike[st
         return done[:n_pages]
     if not 0.0 <= cfg.tall_share <= 1.0:
         raise ValueError(f"tall_share (ECGD_TALL_SHARE) is a share of the records, 0 to 1, not {cfg.tall_share}")
-    tall = set(rng.choice(chosen, int(round(cfg.tall_share * len(chosen))), replace=False).tolist())
+    tall = set(rng.choice(chosen, round(cfg.tall_share * len(chosen)), replace=False).tolist())
     groups = [([r for r in chosen if r not in tall], None), (sorted(tall), {"gain_limb": 20.0, "gain_chest": 20.0})]
     errors = [m["error"] for records_, overrides in groups if records_
               for m in generate(data_folder, out, cfg.preset, per, seed, cfg.workers, relatives=records_,
