@@ -9,10 +9,10 @@ ticks and the cells' traces with it); then the YOLO detector (raw network + post
 baseline each return a named layout. ``--sample`` draws other pages (another order of the records, other page
 seeds): a second opinion on figures a handful of boxes decide. A true box counts as found when a returned box
 overlaps it at IoU >= 0.5 (one to one, as many pairs as can be, then as many with the right lead: see
-:func:`score`); its name is right when the matched box carries the true lead. True boxes are the generator's, in the straightened page: each plotted polyline is mapped through the
-straightening homography and boxed there (boxing first and mapping the corners would inflate a rotated box).
-Seconds: the lead-box stage alone (network, pre- and post-processing; not the ink density, which the extraction
-needs anyway), 2 threads.
+:func:`score`); its name is right when the matched box carries the true lead. True boxes are the generator's, in
+the straightened page: each plotted polyline is mapped through the straightening homography and boxed there (boxing
+first and mapping the corners would inflate a rotated box). Seconds: the lead-box stage alone (network, pre- and
+post-processing; not the ink density, which the extraction needs anyway), 2 threads.
 """
 
 from __future__ import annotations

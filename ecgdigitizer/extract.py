@@ -447,9 +447,11 @@ def cell_rows(prob: np.ndarray, lead_box: LeadBox, px_per_mm: float, density: np
         return None
     crop, dens, baseline, pitch, _, y0 = found
     runs = _path_runs(crop, baseline, pitch, px_per_mm, dens)
-    if runs is None or np.count_nonzero(runs[0] >= 0) < 2:
+    if runs is None:
         return None
     chosen, tops, bots = runs[0][runs[0] >= 0], runs[1], runs[2]
+    if chosen.size < 2:
+        return None
     return y0 + int(tops[chosen].min()), y0 + int(bots[chosen].max())
 
 

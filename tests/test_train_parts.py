@@ -93,8 +93,8 @@ def test_tall_share_draws_that_share_of_the_records_at_20_mm_per_mv(tmp_path: Pa
     """``tall_share``: the pages of that share of the records are drawn at 20 mm/mV, the rest as the generator
     draws them (these four records' pages at 10 mm/mV without it)."""
     names = ["93", "101", "105", "109"]
-    drawn = {n: sample_config("mixed", page_seed(0, n, 0)) for n in names}
-    assert all((c.gain_limb, c.gain_chest) == (10.0, 10.0) for c in drawn.values())
+    sampled = [sample_config("mixed", page_seed(0, n, 0)) for n in names]
+    assert all((c.gain_limb, c.gain_chest) == (10.0, 10.0) for c in sampled)
     cfg = TrainConfig(tall_share=0.5, pages_per_record=1, workers=1)
     pages = render_pages(str(LUDB), names, tmp_path / "pages", cfg, 4, 0, progress=False)
     gains = sorted(tuple(p.read_meta()["gain_mm_mv"].values()) for p in pages)

@@ -40,6 +40,8 @@ def render_pages(data_folder: str, records: list[str], out: str | os.PathLike[st
                  n_pages: int, seed: int, progress: bool = True) -> list[PageFiles]:
     """Render about ``n_pages`` pages (``cfg.pages_per_record`` per record, records sampled if needed; the pages of
     ``cfg.tall_share`` of them at 20 mm/mV)."""
+    if not 0.0 <= cfg.tall_share <= 1.0:
+        raise ValueError(f"tall_share (ECGD_TALL_SHARE) is a share of the records, 0 to 1, not {cfg.tall_share}")
     rng = np.random.default_rng(seed)
     per = max(1, cfg.pages_per_record)
     need = max(1, -(-n_pages // per))
@@ -47,8 +49,6 @@ def render_pages(data_folder: str, records: list[str], out: str | os.PathLike[st
     done = page_files(out) if Path(out, "truth").is_dir() else []
     if len(done) >= min(n_pages, len(chosen) * per):  # resuming: the pages are already there
         return done[:n_pages]
-    if not 0.0 <= cfg.tall_share <= 1.0:
-        raise ValueError(f"tall_share (ECGD_TALL_SHARE) is a share of the records, 0 to 1, not {cfg.tall_share}")
     tall = set(rng.choice(chosen, round(cfg.tall_share * len(chosen)), replace=False).tolist())
     groups = [([r for r in chosen if r not in tall], None), (sorted(tall), {"gain_limb": 20.0, "gain_chest": 20.0})]
     errors = [m["error"] for records_, overrides in groups if records_
