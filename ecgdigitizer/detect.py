@@ -336,9 +336,13 @@ def stroke_pen(ink: np.ndarray, density: np.ndarray) -> float | None:
     if rows.size == 0:
         return None
     short = (right - left) <= np.median(right - left)
-    sums = np.cumsum(np.pad(density, ((0, 0), (1, 0))), axis=1, dtype=np.float64)
-    x0, x1 = np.maximum(left - 2, 0), np.minimum(right + 3, ink.shape[1])
-    return float(np.percentile((sums[rows, x1] - sums[rows, x0])[short], 20))
+    rows, x0, x1 = rows[short], np.maximum(left[short] - 2, 0), np.minimum(right[short] + 3, ink.shape[1])
+    # each run's cover summed over its columns and two either side, gathered run after run
+    lengths = x1 - x0
+    first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    cols = np.repeat(x0 - first, lengths) + np.arange(int(lengths.sum()))
+    sums = np.add.reduceat(density[np.repeat(rows, lengths), cols].astype(np.float64), first)
+    return float(np.percentile(sums, 20))
 
 
 def _end_reach(ink: np.ndarray, cover: np.ndarray, last: int) -> float:
