@@ -10,7 +10,8 @@ lead classes breaking ties (6x2 and 3x4+3 both have six rows); each row's baseli
 inside its band and its calibration pulse; every cell of the layout then gets its box, aligned with its row and
 column, via :func:`ecgdigitizer.detect.layout_from_rows` (so missing boxes are filled and aberrant ones
 replaced), as tall as its trace where the trace stands alone on the page, else as its detection. The weights
-are plain tensors (loaded with ``weights_only=True``) for a network rebuilt from its YAML.
+are plain tensors (loaded with ``weights_only=True``) for a network rebuilt from its YAML, run by OpenVINO where
+it is installed (:mod:`ecgdigitizer.yolo_net`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .detect import ROWS_TO_LAYOUTS, LayoutError, Row, complete_rows, lattice_ro
 from .extract import cell_rows
 from .layouts import make_layout
 from .types import LEADS_12, Box, GridScale, LeadBox, PageLayout, PaperSettings
+from .yolo_net import runner
 
 CLASSES = LEADS_12
 
@@ -113,12 +115,13 @@ class YoloDetector:
     name = "yolo"
 
     def __init__(self, model: object, imgsz: int, conf: float = 0.25, iou: float = 0.5,
-                 names: tuple[str, ...] = CLASSES):
+                 names: tuple[str, ...] = CLASSES, backend: str = "auto"):
         self.model, self.imgsz, self.conf, self.iou, self.names = model, imgsz, conf, iou, names
+        self.net = runner(model, backend)  # OpenVINO where it is installed (yolo_net), else PyTorch
         self.candidate_conf = 0.05  # raw candidates kept for post-processing
 
     @classmethod
-    def load(cls, folder: str | os.PathLike[str]) -> YoloDetector:
+    def load(cls, folder: str | os.PathLike[str], backend: str = "auto") -> YoloDetector:
         import torch
 
         ultralytics_offline()
@@ -136,18 +139,13 @@ class YoloDetector:
         state = torch.load(folder / "yolo.pt", map_location="cpu", weights_only=True)
         model.load_state_dict({k: v.float() for k, v in state.items()})
         model.eval()
-        return cls(model.fuse(verbose=False), int(meta["imgsz"]), names=tuple(meta["names"]))
+        return cls(model.fuse(verbose=False), int(meta["imgsz"]), names=tuple(meta["names"]), backend=backend)
 
     def raw(self, image: np.ndarray) -> list[Detection]:
         """Candidate boxes the network finds (above a low confidence, before NMS), in image pixels."""
-        import torch
-
         img = image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
         boxed, scale, (left, top) = letterbox(img, self.imgsz)
-        x = torch.from_numpy(boxed.transpose(2, 0, 1)).float().div_(255)[None]
-        with torch.inference_mode():
-            out = self.model(x)
-        pred = (out[0] if isinstance(out, (tuple, list)) else out)[0].numpy()  # (4 + nc, anchors)
+        pred = self.net(boxed)  # (4 + nc, anchors)
         scores = pred[4:].max(axis=0)
         keep = scores >= self.candidate_conf
         cx, cy, w, h = pred[:4, keep]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from ecgdigitizer.challenge import load_models
 from ecgdigitizer.generate import load_source, render_page, sample_config
 from ecgdigitizer.types import Box, GridScale, PaperSettings
 from ecgdigitizer.unet import UNetBinarizer, load
-from ecgdigitizer.yolo import YoloDetector, filter_boxes
+from ecgdigitizer.yolo import YoloDetector, filter_boxes, letterbox
 
 MODEL = ROOT / "model"
 
@@ -58,6 +59,22 @@ def test_shipped_detector_finds_every_box() -> None:
         lb = found[(m["row"], m["col"])]
         assert lb.cell.lead == m["lead"]
         assert lb.box.iou(Box(*m["box"])) >= 0.5, (m["lead"], lb.box, m["box"])
+
+
+def test_the_detectors_openvino_graph_computes_what_the_torch_model_does() -> None:
+    """Every anchor's box and score from the graph built from the weights, against the ultralytics module."""
+    sig, fs, names = load_source(LUDB / "157")
+    page = render_page(sig, fs, names, sample_config("photo", 79, dpi=100.0, layout="6x2"))
+    fast, reference = YoloDetector.load(MODEL, backend="openvino"), YoloDetector.load(MODEL, backend="torch")
+    boxed = letterbox(page.image, reference.imgsz)[0]
+    want, got = reference.net(boxed), fast.net(boxed)
+    assert got.shape == want.shape == (5, 5376) and got.dtype == np.float32  # 512 px: 64^2 + 32^2 + 16^2 anchors
+    confident = want[4] > 0.25
+    assert confident.sum() >= 12  # boxes found, so that a wrong layer or a wrong decoding shows
+    np.testing.assert_allclose(got[4], want[4], atol=1e-4)
+    np.testing.assert_allclose(got[:4, confident], want[:4, confident], atol=0.01)  # letterboxed pixels
+    again = pickle.loads(pickle.dumps(fast))  # worker processes get a copy: compiled again
+    np.testing.assert_array_equal(again.net(boxed), got)
 
 
 def test_load_models_uses_both_learned_stages() -> None:
