@@ -410,3 +410,30 @@ def test_a_tall_wave_the_detector_cut_short_is_boxed_whole_where_it_touches_a_ne
     got = {lb.cell.lead: lb.box for lb in result.boxes}
     assert got["V3"].iou(tall) > 0.9
     assert np.median([got[k].iou(truth[k]) for k in truth]) > 0.9
+
+
+def test_a_small_lead_boxed_inside_its_tall_neighbours_box_keeps_its_own_box(source) -> None:
+    """3x4+1 with II's R waves 1.3 rows tall, up past lead I's small trace, so the two traces are one stroke
+    of ink and the boxes come from the detections. I's detection (a little loose at the top, as the network's
+    often are) lies within the top of II's, which is more confident and, beside the rhythm strip's, no strip:
+    as a duplicate of it I's box was not there to pair, and I's cell took the extractor's path, which strays
+    down II's R waves (a 100-dpi 3x4+3 page of HR06007 lost lead I so)."""
+    sig, fs, names = source
+    page, _, _ = page_and_boxes(source, "3x4+1")
+    base = {m["lead"]: m["baseline"][0][1] for m in page.meta["leads"]}
+    pitch_mv = (base["II"] - base["I"]) / page.config.px_per_mm / 10.0
+    sig = sig.copy()
+    for lead, top in (("II", 1.3), ("I", 0.25)):
+        v = sig[:, names.index(lead)] - np.median(sig[:, names.index(lead)])
+        sig[:, names.index(lead)] = np.where(v > 0, top * pitch_mv * v / v.max(), 0.5 * v)
+    page, dets, scale = page_and_boxes((sig, fs, names), "3x4+1")
+    truth = {m["lead"]: Box(*m["box"]) for m in page.meta["leads"] if m["row"] < 3}
+    small, tall = truth["I"], truth["II"]
+    assert min(small.y1, tall.y1) - max(small.y0, tall.y0) > 0.5 * small.height  # I's box mostly inside II's
+    loose = replace(small, y0=small.y0 - 1.5 * page.config.px_per_mm, lead="I", score=0.9)
+    dets = [replace(d, box=replace(d.box, score=0.95)) if d.lead == "II" and d.box.width < 500 else
+            replace(d, box=loose) if d.lead == "I" else d for d in dets]
+    assert len(filter_boxes(dets)) == 13  # both kept by the non-maximum suppression
+    result = postprocess(dets, (page.mask > 0).astype(np.float32), scale, PaperSettings())
+    got = {lb.cell.lead: lb.box for lb in result.boxes if lb.cell.row < 3}
+    assert got["I"].iou(small) > 0.8 and got["II"].iou(tall) > 0.8
