@@ -346,6 +346,19 @@ def test_a_stroke_extent_needs_the_whole_trace_standing_alone() -> None:
     assert stroke_extent(jump, lead, [], ppm) == (68.5, 102.5)  # at a lead change it could be a separator tick
 
 
+def test_a_box_grows_along_the_path_up_to_the_neighbouring_baselines() -> None:
+    """A 12x1 photo's V3 (8.3 px/mm, the neighbours' baselines 122 px away): the network's box was right, and the
+    path ran down its S wave into V4's R wave, past V4's baseline."""
+    from ecgdigitizer.yolo import _grown_to_path
+
+    box, ppm, neighbours = (1280.0, 1377.0), 8.3, [1213.0, 1457.0]
+    assert _grown_to_path(box, (1280.0, 1470.0), ppm) == (1280.0, 1470.0)
+    assert _grown_to_path(box, (1280.0, 1470.0), ppm, neighbours) == (1280.0, 1457.0)
+    assert _grown_to_path(box, (1280.0, 1440.0), ppm, neighbours) == (1280.0, 1440.0)  # short of it: the path's
+    assert _grown_to_path(box, (1190.0, 1378.0), ppm, neighbours) == (1213.0, 1378.0)  # upwards alike
+    assert _grown_to_path(box, (1290.0, 1470.0), ppm, neighbours) == box  # the path misses the box's top
+
+
 def test_a_row_reads_0_mv_at_its_pulse_foot_where_the_pulse_edges_step(source) -> None:
     sig, fs, names = source
     sig = sig.copy()
