@@ -267,7 +267,16 @@ def find_pulses(trace: np.ndarray, x_search: tuple[float, float], y_range: tuple
     columns, and only one pulse per column is seen."""
     found: list[Pulse] = []
     reach = max(0.9 * pitch_px / px_per_mm, 6.0)
+    # a pulse whose foot lies within 2.5 mm of a probe has ink within 6 mm of it (its edges' ends are within
+    # 1.5 mm of each other, and closing the binarization's gaps adds under half a millimetre): probes with no
+    # ink that near in these columns are skipped (most of the space between rows)
+    h, w = trace.shape
+    columns = trace[:, max(int(x_search[0]), 0):min(int(x_search[1]), w)] > 0
+    inked = np.concatenate([[0], np.cumsum(columns.any(axis=1))])
+    near = 6 * px_per_mm + 3
     for y in np.arange(y_range[0], y_range[1] + 4 * px_per_mm, 4 * px_per_mm):
+        if inked[int(np.clip(y + near, 0, h))] == inked[int(np.clip(y - near, 0, h))]:
+            continue
         pulse = find_pulse(trace, float(y), x_search, px_per_mm, max_offset_mm=2.5, above_mm=reach)
         if pulse is not None and all(abs(pulse.bottom - q.bottom) > 2 * px_per_mm for q in found):
             found.append(pulse)
