@@ -14,6 +14,7 @@ import importlib.util
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 
 
 class TorchYolo:
@@ -91,7 +92,7 @@ def decode(levels: list[tuple[np.ndarray, np.ndarray]], strides: list[float], re
         ay, ax = (a.ravel() + 0.5 for a in np.mgrid[:h, :w])
         x0, y0, x1, y1 = ax - left, ay - top, ax + right, ay + bottom
         boxes = np.stack([(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0]) * stride
-        out.append(np.concatenate([boxes, 1.0 / (1.0 + np.exp(-cls.reshape(cls.shape[0], -1)))]))
+        out.append(np.concatenate([boxes, expit(cls.reshape(cls.shape[0], -1))]))  # sigmoid, no overflow
     return np.concatenate(out, axis=1).astype(np.float32)
 
 
