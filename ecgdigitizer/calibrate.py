@@ -267,9 +267,10 @@ def find_pulses(trace: np.ndarray, x_search: tuple[float, float], y_range: tuple
     columns, and only one pulse per column is seen."""
     found: list[Pulse] = []
     reach = max(0.9 * pitch_px / px_per_mm, 6.0)
-    # a pulse whose foot lies within 2.5 mm of a probe has ink within 6 mm of it (its edges' ends are within
-    # 1.5 mm of each other, and closing the binarization's gaps adds under half a millimetre): probes with no
-    # ink that near in these columns are skipped (most of the space between rows)
+    # a pulse whose foot lies within 2.5 mm of a probe has ink within 6 mm of it (its edges' lower ends lie
+    # within 1.5 mm of each other and the foot within half a stroke of them; closing the binarization's gaps
+    # adds under half a millimetre): probes with no ink that near in these columns are skipped (most of the
+    # space between rows)
     h, w = trace.shape
     columns = trace[:, max(int(x_search[0]), 0):min(int(x_search[1]), w)] > 0
     inked = np.concatenate([[0], np.cumsum(columns.any(axis=1))])

@@ -106,9 +106,9 @@ def _cheapest_path(cols: np.ndarray, tops: np.ndarray, bots: np.ndarray, centre:
     ``jump`` per pixel of vertical gap between the two (0 where they touch) and ``smooth`` per pixel their
     centres shift; from the previous "none" to a run, a restart; from any state to "none", a gap; each run adds
     its ``unary`` cost. Every cost is non-negative, so the cheapest path through this layered graph is found by
-    Dijkstra's algorithm (scipy's, in compiled code: a Python loop over the columns took 3 times as long). Each
-    path crosses every column once, so the 1 added to every edge (an explicit zero is no edge to scipy) moves
-    all paths' costs alike."""
+    Dijkstra's algorithm (scipy's, in compiled code: with a Python loop over the columns a cell took twice as
+    long, the gathering of its runs included). Each path crosses every column once, so the 1 added to every
+    edge (an explicit zero is no edge to scipy) moves all paths' costs alike."""
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
 
