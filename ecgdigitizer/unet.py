@@ -12,6 +12,7 @@ runs no code.
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.util
 import json
 import math
@@ -184,6 +185,15 @@ def fold_batch_norm(model: UNet) -> UNet:
     return model.to(memory_format=torch.channels_last)
 
 
+@functools.cache
+def openvino_core() -> Any:
+    """The process's one OpenVINO ``Core``, shared by every compiled network (a Core per network, two of them
+    alive at once, made a later fork of DataLoader workers crash the process)."""
+    import openvino as ov
+
+    return ov.Core()
+
+
 class OpenVinoUNet:
     """A trained U-Net as an OpenVINO graph on the CPU: uint8 RGB window (h, w, 3) -> probability (h, w).
 
@@ -201,7 +211,7 @@ class OpenVinoUNet:
         ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
         ppp.input().model().set_layout(ov.Layout("NCHW"))
         ppp.input().preprocess().convert_element_type(ov.Type.f32).scale(255.0)
-        self._compiled = ov.Core().compile_model(ppp.build(), "CPU", {
+        self._compiled = openvino_core().compile_model(ppp.build(), "CPU", {
             "INFERENCE_NUM_THREADS": threads or torch.get_num_threads(),  # as many as PyTorch would use
             "ENABLE_CPU_PINNING": False,  # parallel workers share the cores
             **({"INFERENCE_PRECISION_HINT": precision} if precision else {})})

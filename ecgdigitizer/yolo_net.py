@@ -42,6 +42,8 @@ class OpenVinoYolo:
         import torch
         from openvino.preprocess import PrePostProcessor
 
+        from .unet import openvino_core
+
         self._model, self._threads = model, threads
         head = model.model[-1]
         self._strides = [float(s) for s in head.stride]
@@ -50,7 +52,7 @@ class OpenVinoYolo:
         ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
         ppp.input().model().set_layout(ov.Layout("NCHW"))
         ppp.input().preprocess().convert_element_type(ov.Type.f32).scale(255.0)
-        self._compiled = ov.Core().compile_model(ppp.build(), "CPU", {
+        self._compiled = openvino_core().compile_model(ppp.build(), "CPU", {
             "INFERENCE_NUM_THREADS": threads or torch.get_num_threads(),
             "ENABLE_CPU_PINNING": False,  # parallel workers share the cores
             "INFERENCE_PRECISION_HINT": "f32"})
