@@ -16,7 +16,7 @@ import numpy as np
 from scipy.signal import find_peaks
 
 from .calibrate import find_pulse, find_pulses, span_scale
-from .extract import find_runs, find_tick
+from .extract import find_runs, find_tick, span_positions
 from .layouts import make_layout
 from .types import Box, GridScale, LeadBox, PageLayout, PaperSettings
 
@@ -339,8 +339,7 @@ def stroke_pen(ink: np.ndarray, density: np.ndarray) -> float | None:
     rows, x0, x1 = rows[short], np.maximum(left[short] - 2, 0), np.minimum(right[short] + 3, ink.shape[1])
     # each run's cover summed over its columns and two either side, gathered run after run
     lengths = x1 - x0
-    first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    cols = np.repeat(x0 - first, lengths) + np.arange(int(lengths.sum()))
+    cols, first = span_positions(x0, lengths)
     sums = np.add.reduceat(density[np.repeat(rows, lengths), cols].astype(np.float64), first)
     return float(np.percentile(sums, 20))
 

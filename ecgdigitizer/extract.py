@@ -59,6 +59,13 @@ def find_runs(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return col[start], row[start], row[~start] - 1
 
 
+def span_positions(lo: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every position of the spans ``lo .. lo + length - 1``, span after span, and where each span starts in that
+    list (for ``np.add.reduceat``): many short runs of an array gathered and summed at once. Lengths > 0."""
+    first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    return np.repeat(lo - first, lengths) + np.arange(int(lengths.sum())), first
+
+
 def trace_path(prob: np.ndarray, baseline: float, pitch: float, px_per_mm: float,
                density: np.ndarray | None = None) -> Trace:
     """The Viterbi path through the ink runs of a crop; ``baseline`` and the result are in crop rows.
@@ -86,8 +93,7 @@ def _path_runs(prob: np.ndarray, baseline: float, pitch: float, px_per_mm: float
     # own pixels, gathered run after run
     lo_r, hi_r = np.maximum(tops - pad, 0), np.minimum(bots + pad, h - 1)
     lengths = hi_r - lo_r + 1
-    first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    rr = np.repeat(lo_r - first, lengths) + np.arange(int(lengths.sum()))
+    rr, first = span_positions(lo_r, lengths)
     values = weight[rr, np.repeat(cols, lengths)]
     mass = np.add.reduceat(values, first)
     centre = np.where(mass > 0, np.add.reduceat(values * rr, first) / np.maximum(mass, 1e-9), 0.5 * (tops + bots))

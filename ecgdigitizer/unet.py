@@ -194,6 +194,32 @@ def openvino_core() -> Any:
     return ov.Core()
 
 
+def cpu_backend(backend: str) -> str:
+    """'openvino' or 'torch' for a network run on the CPU; 'auto': OpenVINO where it is installed."""
+    if backend == "auto":
+        return "openvino" if importlib.util.find_spec("openvino") else "torch"
+    if backend not in ("openvino", "torch"):
+        raise ValueError(f"backend must be 'auto', 'openvino' or 'torch', not {backend!r}")
+    return backend
+
+
+def compile_for_images(graph: Any, threads: int | None = None, precision: str | None = None) -> Any:
+    """An OpenVINO graph with one NCHW float input (pixels 0..1) compiled for the CPU to take uint8 NHWC images
+    (RGB, 0..255) as they are, on ``threads`` threads (as many as PyTorch would use by default), in
+    ``precision`` ('f32', 'bf16'; None: the CPU's default)."""
+    import openvino as ov
+    from openvino.preprocess import PrePostProcessor
+
+    ppp = PrePostProcessor(graph)
+    ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
+    ppp.input().model().set_layout(ov.Layout("NCHW"))
+    ppp.input().preprocess().convert_element_type(ov.Type.f32).scale(255.0)
+    return openvino_core().compile_model(ppp.build(), "CPU", {
+        "INFERENCE_NUM_THREADS": threads or torch.get_num_threads(),
+        "ENABLE_CPU_PINNING": False,  # parallel workers share the cores
+        **({"INFERENCE_PRECISION_HINT": precision} if precision else {})})
+
+
 class OpenVinoUNet:
     """A trained U-Net as an OpenVINO graph on the CPU: uint8 RGB window (h, w, 3) -> probability (h, w).
 
@@ -203,18 +229,8 @@ class OpenVinoUNet:
     layer: no model file, no converter (OpenVINO's converters would report usage over the network)."""
 
     def __init__(self, model: UNet, threads: int | None = None, precision: str | None = None):
-        import openvino as ov
-        from openvino.preprocess import PrePostProcessor
-
         self._model, self._threads, self._precision = fold_batch_norm(model), threads, precision
-        ppp = PrePostProcessor(_openvino_graph(self._model))
-        ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
-        ppp.input().model().set_layout(ov.Layout("NCHW"))
-        ppp.input().preprocess().convert_element_type(ov.Type.f32).scale(255.0)
-        self._compiled = openvino_core().compile_model(ppp.build(), "CPU", {
-            "INFERENCE_NUM_THREADS": threads or torch.get_num_threads(),  # as many as PyTorch would use
-            "ENABLE_CPU_PINNING": False,  # parallel workers share the cores
-            **({"INFERENCE_PRECISION_HINT": precision} if precision else {})})
+        self._compiled = compile_for_images(_openvino_graph(self._model), threads, precision)
 
     def __call__(self, window: np.ndarray) -> np.ndarray:
         return self._compiled(window[None])[0][0, 0]
@@ -272,14 +288,11 @@ class UNetBinarizer:
 
     def __init__(self, model: UNet, backend: str = "auto", tile: int | None = None, overlap: int = 32,
                  precision: str | None = None):
-        if backend == "auto":
-            backend = "openvino" if importlib.util.find_spec("openvino") else "torch"
+        backend = cpu_backend(backend)
         if backend == "openvino":
             self._run: Callable[[np.ndarray], np.ndarray] = OpenVinoUNet(model, precision=precision)
-        elif backend == "torch":
-            self._run = TorchRunner(fold_batch_norm(model))
         else:
-            raise ValueError(f"backend must be 'auto', 'openvino' or 'torch', not {backend!r}")
+            self._run = TorchRunner(fold_batch_norm(model))
         self.backend = backend
         self.tile = tile or (1600 if backend == "openvino" else 768)
         self.overlap = overlap

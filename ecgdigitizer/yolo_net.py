@@ -10,7 +10,6 @@ stops at the detection head's maps; the distribution-focal decoding of the boxes
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 import numpy as np
@@ -38,24 +37,13 @@ class OpenVinoYolo:
     on CPUs with AMX, moves low-confidence boxes by pixels: not used)."""
 
     def __init__(self, model: Any, threads: int | None = None):
-        import openvino as ov
-        import torch
-        from openvino.preprocess import PrePostProcessor
-
-        from .unet import openvino_core
+        from .unet import compile_for_images
 
         self._model, self._threads = model, threads
         head = model.model[-1]
         self._strides = [float(s) for s in head.stride]
         self._reg_max = int(head.reg_max)
-        ppp = PrePostProcessor(_openvino_graph(model))
-        ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
-        ppp.input().model().set_layout(ov.Layout("NCHW"))
-        ppp.input().preprocess().convert_element_type(ov.Type.f32).scale(255.0)
-        self._compiled = openvino_core().compile_model(ppp.build(), "CPU", {
-            "INFERENCE_NUM_THREADS": threads or torch.get_num_threads(),
-            "ENABLE_CPU_PINNING": False,  # parallel workers share the cores
-            "INFERENCE_PRECISION_HINT": "f32"})
+        self._compiled = compile_for_images(_openvino_graph(model), threads, "f32")
 
     def __call__(self, boxed: np.ndarray) -> np.ndarray:
         maps = self._compiled(np.ascontiguousarray(boxed)[None])
@@ -71,13 +59,9 @@ class OpenVinoYolo:
 
 def runner(model: Any, backend: str = "auto") -> TorchYolo | OpenVinoYolo:
     """The runner for ``backend`` ('auto': OpenVINO where it is installed, else 'torch')."""
-    if backend == "auto":
-        backend = "openvino" if importlib.util.find_spec("openvino") else "torch"
-    if backend == "openvino":
-        return OpenVinoYolo(model)
-    if backend == "torch":
-        return TorchYolo(model)
-    raise ValueError(f"backend must be 'auto', 'openvino' or 'torch', not {backend!r}")
+    from .unet import cpu_backend
+
+    return OpenVinoYolo(model) if cpu_backend(backend) == "openvino" else TorchYolo(model)
 
 
 def decode(levels: list[tuple[np.ndarray, np.ndarray]], strides: list[float], reg_max: int) -> np.ndarray:
