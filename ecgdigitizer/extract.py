@@ -260,8 +260,12 @@ def _edge_inset(inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
 
 def _column_mass(cols: np.ndarray, top: np.ndarray, bot: np.ndarray, weight: np.ndarray, pad: int) -> np.ndarray:
     """The ink mass of column runs, with the pixel either side when ``pad`` is 1: a sub-pixel run length."""
-    h = weight.shape[0]
-    return np.array([weight[max(a - pad, 0):min(b + pad, h - 1) + 1, x].sum() for x, a, b in zip(cols, top, bot)])
+    if cols.size == 0:
+        return np.zeros(0)
+    lo = np.maximum(top - pad, 0)
+    lengths = np.minimum(bot + pad, weight.shape[0] - 1) - lo + 1
+    rows, first = span_positions(lo, lengths)
+    return np.add.reduceat(weight[rows, np.repeat(cols, lengths)], first)
 
 
 def _tips(cols: np.ndarray, top: np.ndarray, bot: np.ndarray, steep: np.ndarray, pen: float, weight: np.ndarray,
