@@ -259,6 +259,15 @@ def find_pulse(trace: np.ndarray, baseline_y: float, x_search: tuple[float, floa
     return best
 
 
+def pulse_reach_mm(baseline_y: float, above_y: float | None, px_per_mm: float) -> float:
+    """How far above a row's baseline :func:`find_pulse` looks for its pulse: 25 mm, or where there is a row above
+    (at ``above_y``), whose pulse stands in the same columns, 0.9 of the gap to it (12x1 rows are 14 mm apart, and
+    a pulse is 10 mm tall), at least 6 mm."""
+    if above_y is None:
+        return 25.0
+    return float(np.clip(0.9 * (baseline_y - above_y) / px_per_mm, 6.0, 25.0))
+
+
 def find_pulses(trace: np.ndarray, x_search: tuple[float, float], y_range: tuple[float, float],
                 px_per_mm: float, pitch_px: float) -> list[Pulse]:
     """Every calibration pulse between ``y_range`` in the columns ``x_search`` (the page's left margin, where

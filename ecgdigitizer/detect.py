@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from scipy.signal import find_peaks
 
-from .calibrate import find_pulse, find_pulses, span_scale
+from .calibrate import find_pulse, find_pulses, pulse_reach_mm, span_scale
 from .extract import find_runs, find_tick, span_positions
 from .layouts import make_layout
 from .types import Box, GridScale, LeadBox, PageLayout, PaperSettings
@@ -530,9 +530,10 @@ class BaselineDetector:
             raise LayoutError(f"found {len(rows)} rows of traces; not an ECG page, or too faint to read")
         pulses = []
         ink = trace > 0.5
-        for row in rows:
+        for k, row in enumerate(rows):
             # the pulse may sit left of where the row seems to start (a tall pulse leaves a gap at the baseline)
-            pulse = find_pulse(ink, row.y, (row.x0 - 12 * ppm, row.x0 + 14 * ppm), ppm)
+            pulse = find_pulse(ink, row.y, (row.x0 - 12 * ppm, row.x0 + 14 * ppm), ppm,
+                               above_mm=pulse_reach_mm(row.y, rows[k - 1].y if k else None, ppm))
             if pulse is not None and pulse.x0 - row.x0 < 4 * ppm:
                 row.pulse_bottom = pulse.bottom
                 row.x0 = max(row.x0, pulse.x1 + 0.5 * ppm)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .calibrate import find_pulse
+from .calibrate import find_pulse, pulse_reach_mm
 from .layouts import make_layout
 from .types import Box, Cell, GridScale, LeadBox, PageLayout, PaperSettings
 
@@ -60,9 +60,12 @@ class TruthDetector:
         # the rows' calibration pulses, found as the detectors find them (they give the page's gain and speed)
         ppm, ink = scale.px_per_mm_x, trace > 0.5
         pulses = []
-        for r in rows:
-            first = min((lb for lb in boxes if lb.cell.row == r), key=lambda lb: lb.box.x0)
-            pulse = find_pulse(ink, first.baseline_y, (first.box.x0 - 14 * ppm, first.box.x0 + 2 * ppm), ppm)
+        firsts = [min((lb for lb in boxes if lb.cell.row == r), key=lambda lb: lb.box.x0) for r in rows]
+        for k, first in enumerate(firsts):
+            assert first.baseline_y is not None
+            above = firsts[k - 1].baseline_y if k else None
+            pulse = find_pulse(ink, first.baseline_y, (first.box.x0 - 14 * ppm, first.box.x0 + 2 * ppm), ppm,
+                               above_mm=pulse_reach_mm(first.baseline_y, above, ppm))
             if pulse is not None:
                 pulses.append(pulse)
         return PageLayout(layout, boxes, self.name, pulses=pulses,

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .calibrate import find_pulse, span_scale
+from .calibrate import find_pulse, pulse_reach_mm, span_scale
 from .detect import ROWS_TO_LAYOUTS, LayoutError, Row, complete_rows, lattice_rows, layout_from_rows, pulse_rows
 from .extract import cell_rows
 from .layouts import make_layout
@@ -417,8 +417,9 @@ def assemble(detections: list[Detection], trace: np.ndarray, scale: GridScale, p
         # (most rows must have been found: two boxes on a photo of a wall are not a page of three rows)
         rows = lattice_rows(ink, rows, n, ppm)
     pulses = []
-    for row in rows:
-        pulse = find_pulse(ink, row.y, (min(row.x0, x_left) - 12 * ppm, row.x0 + 4 * ppm), ppm)
+    for k, row in enumerate(rows):
+        above = pulse_reach_mm(row.y, rows[k - 1].y if k else None, ppm)
+        pulse = find_pulse(ink, row.y, (min(row.x0, x_left) - 12 * ppm, row.x0 + 4 * ppm), ppm, above_mm=above)
         if pulse is not None:
             row.pulse_bottom = pulse.bottom
             row.x0 = max(row.x0, pulse.x1 + 0.5 * ppm)

@@ -378,6 +378,19 @@ def test_a_row_reads_0_mv_at_its_pulse_foot_where_the_pulse_edges_step(source) -
         assert abs(lb.baseline_y - truth[lb.cell.row]) < 1.0, lb.cell.lead
 
 
+def test_every_row_of_a_12x1_page_reads_0_mv_at_its_own_pulse(source) -> None:
+    """Twelve rows 14 mm apart, each with its 10 mm pulse: the pulse of the row above stands in the same columns
+    within 25 mm, so each row's search must stop short of it. The traces sit 0.2 mV (2 mm) above 0 mV, which only
+    a pulse's foot tells."""
+    sig, fs, names = source
+    page, dets, scale = page_and_boxes((sig + 0.2, fs, names), "12x1")
+    result = postprocess(dets, (page.mask > 0).astype(np.float32), scale, PaperSettings())
+    assert len(result.pulses) == 12
+    truth = {m["row"]: m["baseline"][0][1] for m in page.meta["leads"]}
+    for lb in result.boxes:
+        assert abs(lb.baseline_y - truth[lb.cell.row]) < 1.0, lb.cell.lead
+
+
 def test_a_deep_s_wave_box_is_paired_with_its_own_lead(source) -> None:
     """12x1 with a V1 whose S waves reach past V2's baseline (its 0 mV near its box's top) and V2's box
     missed: the two traces touch, so the boxes come from the detections. By its centre V1's box was paired with
